@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Installs what `npm test` and the demo need, so the README's commands work on a fresh
+// machine: npm packages (npm ci when node_modules is missing or older than the lock file)
+// and Debian's prometheus/promtool (apt-get as root; otherwise prints the one command to run).
+// Uses only Node built-ins: it runs before node_modules exists.
+import { existsSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const [major] = process.versions.node.split('.').map(Number);
+if (major < 20) {
+  console.error(`promfence needs Node.js >= 20 (this is ${process.version})`);
+  process.exit(1);
+}
+
+const marker = join(root, 'node_modules', '.package-lock.json');
+const lock = join(root, 'package-lock.json');
+if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
+  console.log('setup: installing npm packages (npm ci)…');
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+const r = spawnSync('bash', [join(root, 'scripts', 'ensure-prometheus.sh')], { cwd: root, stdio: 'inherit' });
+if (r.status !== 0) process.exit(r.status ?? 1);

@@ -1,0 +1,73 @@
+/**
+ * The promfence command line: `serve`, `explain`, `check-config`, `hash-token`.
+ * Exit codes: 0 success, 1 error, 2 bad usage (design.md, CLI contract).
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { processIO, EXIT_USAGE, type CommandIO } from './commands/io.ts';
+
+/**
+ * Runs the CLI with `argv` as `process.argv` (node, script, args…) and returns the exit code.
+ * Never calls process.exit itself, so `serve` can keep running until a signal.
+ */
+export async function main(argv: readonly string[], io: CommandIO = processIO): Promise<number> {
+  let code = 0;
+  const program = new Command('promfence')
+    .description('Tenant-enforcing read gateway for Prometheus-compatible query APIs')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run "promfence --help" for usage)');
+
+  program
+    .command('serve')
+    .description('run the gateway')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .action(async (opts: { config: string }) => {
+      const { serveCommand } = await import('./commands/serve.ts');
+      code = await serveCommand(opts, io);
+    });
+
+  program
+    .command('explain')
+    .description('print the enforced form of a PromQL query (or of one query per stdin line)')
+    .requiredOption('-l, --label <name>', 'tenant label to enforce, e.g. tenant')
+    .requiredOption('-t, --tenant <id>', "allowed tenant, repeatable; '*' = unrestricted", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('-s, --syntax <dialect>', 'upstream PromQL dialect').choices(['prometheus2', 'prometheus3']).default('prometheus3'))
+    .option('--jsonl', 'stdin holds one JSON object {"query": …} per line', false)
+    .option('--max-query-bytes <n>', 'query size cap in bytes', (v: string) => Number.parseInt(v, 10), 32768)
+    .argument('[query]', 'the PromQL query; omit to read stdin')
+    .action(async (query: string | undefined, opts: { label: string; tenant: string[]; syntax: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes: number }) => {
+      const { explainCommand } = await import('./commands/explain.ts');
+      code = await explainCommand({ query, label: opts.label, tenants: opts.tenant, syntax: opts.syntax, jsonl: opts.jsonl, maxQueryBytes: opts.maxQueryBytes }, io);
+    });
+
+  program
+    .command('check-config')
+    .description('validate a configuration file and print a summary')
+    .requiredOption('-c, --config <file>', 'YAML configuration file')
+    .action(async (opts: { config: string }) => {
+      const { checkConfigCommand } = await import('./commands/check-config.ts');
+      code = await checkConfigCommand(opts, io);
+    });
+
+  program
+    .command('hash-token')
+    .description("read a token on stdin and print its token_sha256 (lowercase hex)")
+    .action(async () => {
+      const { hashTokenCommand } = await import('./commands/hash-token.ts');
+      code = await hashTokenCommand({}, io);
+    });
+
+  try {
+    await program.parseAsync([...argv]);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version exit 0; every other commander error is a usage error.
+      return err.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    throw err;
+  }
+  return code;
+}
