@@ -1,0 +1,15 @@
+/**
+ * Public surface of the PromQL engine (framework-free): typed tree, parser, validator,
+ * canonical printer, errors. The tenant enforcer built on it lives in src/enforce.
+ */
+export type {
+  AggregateOp, Aggregation, AtModifier, Binary, BinaryOp, Call, Expr, Grouping, LabelMatcher, MatchCard, MatchOp,
+  MatrixSelector, NumberLiteral, Paren, StringLiteral, Subquery, Unary, VectorMatching, VectorSelector,
+} from './ast.ts';
+export { effectiveMatchers, exprEqual, mapSelectors, walk } from './ast.ts';
+export { PromQLError, type PromQLErrorCode, type TextPosition } from './errors.ts';
+export { type Dialect } from './functions.ts';
+export { DEFAULT_MAX_QUERY_BYTES, MAX_NESTING_DEPTH, parseExpr, parseSeriesSelector, positionAt, type ParseOptions } from './parse.ts';
+export { canonicalize, printCanonical, printExpr } from './print.ts';
+export { escapeRegex, regexMatchesEmpty } from './regex.ts';
+export { checkSelectorNotEmpty, matcherMatchesEmpty, validateExpr } from './validate.ts';

@@ -1,0 +1,123 @@
+/**
+ * Property tests (fast-check) over generated typed trees and generated/mutated PromQL text:
+ *
+ * 1. the canonical print round-trips: `parse(print(t))` equals `canonicalize(t)` and
+ *    `print(parse(print(t))) === print(t)` (both dialects where expressible);
+ * 2. enforcement keeps every user matcher and adds the tenant matcher to every selector of
+ *    the output (checked by parsing the output and walking it);
+ * 3. nothing but PromQLError escapes, whatever the input (random text, mutated queries).
+ */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import type { LabelMatcher } from '../../src/promql/ast.ts';
+import { exprEqual, mapSelectors, walk } from '../../src/promql/ast.ts';
+import { parseExpr } from '../../src/promql/parse.ts';
+import { canonicalize, printCanonical, printExpr } from '../../src/promql/print.ts';
+import { anyString, exprArbitrary, identifier } from './generators.ts';
+import { enforceQuery, PromQLError, tenantList, ALL_TENANTS, type EnforceOptions } from '../../src/enforce/index.ts';
+
+const NUM_RUNS = Number(process.env.PROMFENCE_FC_RUNS ?? 300);
+
+describe('property: the canonical print round-trips', () => {
+  it('prometheus3: parse(print(t)) equals canonicalize(t); print is a fixed point', () => {
+    fc.assert(fc.property(exprArbitrary(true), (t) => {
+      const canon = canonicalize(t);
+      const text = printExpr(canon, 'prometheus3');
+      const again = parseExpr(text, { syntax: 'prometheus3', maxQueryBytes: 1 << 22 });
+      assert.ok(exprEqual(again, canon), `tree changed for ${text}`);
+      assert.equal(printExpr(again, 'prometheus3'), text);
+      assert.equal(printCanonical(t, 'prometheus3'), text);
+    }), { numRuns: NUM_RUNS });
+  });
+  it('prometheus2 (no quoted names): the same', () => {
+    fc.assert(fc.property(exprArbitrary(false).filter((t) => {
+      let ok = true;
+      walk(t, (n) => { if (n.kind === 'VectorSelector' && n.matchers.some((m) => !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(m.name))) ok = false; });
+      return ok;
+    }), (t) => {
+      const text = printCanonical(t, 'prometheus2');
+      const again = parseExpr(text, { syntax: 'prometheus2', maxQueryBytes: 1 << 22 });
+      assert.equal(printExpr(again, 'prometheus2'), text);
+    }), { numRuns: NUM_RUNS });
+  });
+});
+
+function tenantMatcherOf(opts: EnforceOptions): LabelMatcher {
+  assert.ok(opts.tenants.kind === 'list');
+  return opts.tenants.tenants.length === 1
+    ? { name: opts.label, op: '=', value: opts.tenants.tenants[0] as string }
+    : { name: opts.label, op: '=~', value: opts.tenants.tenants.map((t) => t.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')).join('|') };
+}
+
+const tenantSets = fc.array(fc.oneof(identifier, anyString.filter((s) => s !== '' && s !== '*')), { minLength: 1, maxLength: 3 });
+
+describe('property: every selector of every enforced output carries the tenant matcher', () => {
+  it('enforced output = input with the matcher appended to every selector (user matchers kept)', () => {
+    let enforcedCount = 0;
+    fc.assert(fc.property(exprArbitrary(true), tenantSets, fc.boolean(), (t, tenants, reject) => {
+      const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(tenants), syntax: 'prometheus3', rejectForeignTenant: reject, maxQueryBytes: 1 << 22 };
+      const input = printCanonical(t, 'prometheus3');
+      let out: string;
+      try {
+        out = enforceQuery(input, opts);
+      } catch (err) {
+        assert.ok(err instanceof PromQLError, String(err));
+        assert.ok(['empty_selector', 'unsupported_function', 'unsupported_syntax', 'forbidden_tenant'].includes(err.code), `${err.code}: ${err.message} for ${input}`);
+        return;
+      }
+      enforcedCount++;
+      const m = tenantMatcherOf(opts);
+      const tree = parseExpr(out, { syntax: 'prometheus3', maxQueryBytes: 1 << 22 });
+      let selectors = 0;
+      walk(tree, (n) => {
+        if (n.kind !== 'VectorSelector') return;
+        selectors++;
+        const last = n.matchers[n.matchers.length - 1];
+        assert.deepEqual(last, m, `selector without the tenant matcher in ${out}`);
+      });
+      const expected = mapSelectors(canonicalize(parseExpr(input, { syntax: 'prometheus3', maxQueryBytes: 1 << 22 })), (vs) => ({ ...vs, matchers: [...vs.matchers, m] }));
+      assert.ok(exprEqual(tree, expected), `user matchers not kept in ${out}`);
+      assert.ok(selectors >= 0);
+    }), { numRuns: NUM_RUNS });
+    assert.ok(enforcedCount > NUM_RUNS / 10, `too few accepted samples (${enforcedCount})`);
+  });
+});
+
+const ALLOWED_CODES = new Set(['parse_error', 'empty_selector', 'forbidden_tenant', 'unsupported_function', 'unsupported_syntax', 'query_too_large']);
+
+function onlyPromQLError(q: string, opts: EnforceOptions): void {
+  try {
+    const out = enforceQuery(q, opts);
+    assert.equal(typeof out, 'string');
+  } catch (err) {
+    assert.ok(err instanceof PromQLError, `non-PromQLError escaped for ${JSON.stringify(q)}: ${String(err)}`);
+    assert.ok(ALLOWED_CODES.has(err.code), `${err.code} for ${JSON.stringify(q)}: ${err.message}`);
+  }
+}
+
+const SEEDS = [
+  'sum by (job) (rate(http_requests_total{job="api"}[5m]))', 'a + b offset 5m', '-1^2', 'topk(scalar(x), y)',
+  'foo{a="b", c=~"d|e"} @ start()', 'min_over_time(rate(x[1m])[5m:1m] offset 1h)', 'x # c\n + y', '"s\\n" ', 'holt_winters(x[5m], 1, 1)',
+];
+const TOKENS = ['(', ')', '{', '}', '[', ']', ':', ',', '"', "'", '`', '\\', '#', '\r', '\n', ' ', '-', '+', '^', '@', 'offset', 'by', 'on', 'bool', '5m', '0x', '1e9', '=~', '!', '=', '\u00a0', '\uFFFD', '\uD800', 'é'];
+
+describe('property: only PromQLError escapes', () => {
+  const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' };
+  it('random strings', () => {
+    fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 })), (q) => onlyPromQLError(q, opts)), { numRuns: NUM_RUNS * 3 });
+  });
+  it('token soup', () => {
+    fc.assert(fc.property(fc.array(fc.constantFrom(...TOKENS, 'foo', 'sum', 'rate', '1'), { maxLength: 30 }), (parts) => {
+      onlyPromQLError(parts.join(''), opts);
+      onlyPromQLError(parts.join(''), { ...opts, syntax: 'prometheus2', tenants: ALL_TENANTS });
+    }), { numRuns: NUM_RUNS * 3 });
+  });
+  it('mutated real queries', () => {
+    fc.assert(fc.property(fc.constantFrom(...SEEDS), fc.nat(), fc.constantFrom(...TOKENS), fc.boolean(), (seed, pos, tok, del) => {
+      const i = pos % (seed.length + 1);
+      const q = del ? seed.slice(0, i) + seed.slice(i + 1) : seed.slice(0, i) + tok + seed.slice(i);
+      onlyPromQLError(q, opts);
+    }), { numRuns: NUM_RUNS * 3 });
+  });
+});
