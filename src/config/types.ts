@@ -12,7 +12,7 @@ export interface Config {
     max_header_bytes: number;
   };
   upstream: {
-    /** Base URL, may carry a path prefix: http://mimir:8080/prometheus */
+    /** Base URL, may carry a path prefix: http://mimir:8080/prometheus. Normalised: no trailing "/", no query, no credentials. */
     url: string;
     /** Upstream request timeout in ms. Default 120000 ("2m"). */
     timeout_ms: number;
