@@ -1,0 +1,143 @@
+/**
+ * Semantic equivalence on a real Prometheus 2.42 (issue #2): over data that holds ONLY
+ * team-fruit series, enforcing a query for [team-fruit] must not change its answer. Each
+ * query is evaluated as an instant query (at the last sample) and a range query (last hour,
+ * step 60 s), original vs enforced, and the JSON `data` must be identical once series are
+ * sorted by their labels.
+ *
+ * `absent()` / `absent_over_time()` legitimately differ: when nothing matches they return
+ * one series whose labels are the selector's equality matchers, so the enforced query's
+ * answer carries the added `tenant="team-fruit"` label. For the queries marked `absent`,
+ * the `tenant` label is removed from the enforced answer before comparing (and the test
+ * checks it was there, i.e. the enforcement reached inside absent()).
+ *
+ * topk()/bottomk() choose among equal values by Go map iteration order, which differs from
+ * run to run: their answers are compared by values (same values at the same timestamps) when
+ * the series differ.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { enforceQuery } from '../../src/enforce/index.ts';
+import { tenantList } from '../../src/enforce/tenants.ts';
+import { normalizeAnswer, sameValuesIgnoringSeries, type AnswerData, type AnswerSeries } from '../kit/compare.ts';
+import { promPost, startPrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
+
+interface Case {
+  readonly q: string;
+  /** The answer differs by the added tenant label by design (absent / absent_over_time). */
+  readonly absent?: boolean;
+}
+
+/** Queries; `${END}` is replaced by the data's last sample time (unix s). */
+const CASES: readonly Case[] = [
+  { q: 'fruit_harvested_total' },
+  { q: 'rate(http_requests_total[5m])' },
+  { q: 'sum by (code) (rate(http_requests_total[5m]))' },
+  { q: 'sum without (instance, method) (rate(http_requests_total[5m]))' },
+  { q: 'sum(sum_over_time(up[10m])) by (job)' },
+  { q: 'histogram_quantile(0.9, sum by (le) (rate(http_request_duration_seconds_bucket[5m])))' },
+  { q: 'histogram_quantile(0.5, sum by (le, instance) (rate(http_request_duration_seconds_bucket{job="shop"}[10m])))' },
+  { q: 'topk(3, sum by (fruit, farm) (rate(fruit_harvested_total[5m])))' },
+  { q: 'bottomk(2, fruit_basket_items)' },
+  { q: 'topk(scalar(count(up)), fruit_basket_items)' },
+  { q: 'quantile(0.75, fruit_basket_items)' },
+  { q: 'stddev(rate(http_requests_total[5m]))' },
+  { q: 'count by (job) (up)' },
+  { q: 'count(count by (instance) (http_requests_total))' },
+  { q: 'group by (fruit) (fruit_harvested_total)' },
+  { q: 'count_values("value", up)' },
+  { q: 'sort_desc(sum by (fruit) (increase(fruit_harvested_total[1h])))' },
+  { q: 'rate(http_requests_total[5m] offset 30m)' },
+  { q: 'sum(rate(http_requests_total[5m])) - sum(rate(http_requests_total[5m] offset 1h))' },
+  { q: 'fruit_harvested_total - fruit_harvested_total offset 1h' },
+  { q: 'max_over_time(rate(http_requests_total[5m])[30m:1m])' },
+  { q: 'min_over_time(sum by (instance) (rate(http_requests_total[5m]))[1h:5m] offset 10m)' },
+  { q: 'fruit_harvested_total @ ${END}' },
+  { q: 'sum by (fruit) (rate(fruit_harvested_total[5m] @ ${END} offset 1h))' },
+  { q: 'sum(fruit_basket_items @ end())' },
+  { q: 'fruit_basket_items @ start()' },
+  { q: 'sum by (instance) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (instance) (rate(http_requests_total[5m]))' },
+  { q: 'http_requests_total / on(instance) group_left sum by (instance) (http_requests_total)' },
+  { q: 'sum by (instance) (http_requests_total) * on(instance) group_right() http_requests_total' },
+  { q: 'rate(http_requests_total{code="500"}[5m]) / ignoring(code) rate(http_requests_total{code="200"}[5m])' },
+  { q: 'up and on(instance) rate(http_requests_total{code="500"}[5m]) > 0' },
+  { q: 'fruit_basket_items or fruit_harvested_total' },
+  { q: 'rate(http_requests_total[5m]) unless on(code) http_requests_total{code="404"}' },
+  { q: 'fruit_basket_items > bool 50' },
+  { q: 'fruit_basket_items > 45' },
+  { q: '-fruit_basket_items' },
+  { q: 'fruit_basket_items % 7 + 2 ^ 3' },
+  { q: 'label_replace(up, "host", "$1", "instance", "(.*):.*")' },
+  { q: 'label_join(up, "id", "/", "job", "instance")' },
+  { q: 'irate(http_requests_total[2m])' },
+  { q: 'delta(fruit_basket_items[15m])' },
+  { q: 'deriv(fruit_basket_items[15m])' },
+  { q: 'predict_linear(fruit_basket_items[30m], 3600)' },
+  { q: 'changes(fruit_basket_items[30m])' },
+  { q: 'resets(http_requests_total[1h])' },
+  { q: 'holt_winters(fruit_basket_items[30m], 0.5, 0.5)' },
+  { q: 'clamp_max(fruit_basket_items, 60)' },
+  { q: 'timestamp(up)' },
+  { q: 'time() - timestamp(up)' },
+  { q: 'scalar(sum(up)) * fruit_basket_items' },
+  { q: 'sum(up) + vector(1)' },
+  { q: 'sum(http_request_duration_seconds_sum) / sum(http_request_duration_seconds_count)' },
+  { q: 'rate(http_request_duration_seconds_sum[5m]) / rate(http_request_duration_seconds_count[5m])' },
+  { q: '{__name__=~"fruit_.*"}' },
+  { q: '{__name__="up", job="shop"}' },
+  { q: 'http_requests_total{method!="GET", code!~"2.."}' },
+  { q: 'max by (instance) (max_over_time(up[1h]))' },
+  { q: 'last_over_time(fruit_basket_items[10m])' },
+  { q: 'quantile_over_time(0.9, fruit_basket_items[30m])' },
+  { q: '# a comment\nsum(up)' },
+  { q: 'absent(up)' },
+  { q: 'absent(up{job="missing"})', absent: true },
+  { q: 'absent_over_time(nonexistent_metric{job="x"}[5m])', absent: true },
+];
+
+type Data = AnswerData;
+type Series = AnswerSeries;
+
+let prom: RunningPrometheus;
+before(async () => {
+  prom = await startPrometheus({ tenants: ['team-fruit'] });
+});
+after(async () => {
+  await prom?.stop();
+});
+
+describe('enforcement keeps answers on single-tenant data (Prometheus 2.42)', () => {
+  test('at least 40 cases', () => {
+    assert.ok(CASES.length >= 40, `only ${CASES.length} cases`);
+  });
+
+  const opts = { label: 'tenant', tenants: tenantList(['team-fruit']), syntax: 'prometheus2' as const };
+  for (const c of CASES) {
+    test(`${c.q.replace(/\n/g, '\\n')}`, async () => {
+      const query = c.q.replaceAll('${END}', String(prom.dataEnd));
+      const enforced = enforceQuery(query, opts);
+      assert.match(enforced, /tenant="team-fruit"|^[^{]*$/, 'enforced text should carry the tenant matcher');
+      const forms: Array<[string, Record<string, string>]> = [
+        ['/api/v1/query', { time: String(prom.dataEnd) }],
+        ['/api/v1/query_range', { start: String(prom.dataEnd - 3600), end: String(prom.dataEnd), step: '60' }],
+      ];
+      for (const [path, params] of forms) {
+        const [orig, enf] = await Promise.all([
+          promPost(prom.url, path, { query, ...params }),
+          promPost(prom.url, path, { query: enforced, ...params }),
+        ]);
+        assert.equal(orig.body.status, 'success', `original failed on ${path}: ${orig.body.error}`);
+        assert.equal(enf.body.status, 'success', `enforced ${JSON.stringify(enforced)} failed on ${path}: ${enf.body.error}`);
+        const a = normalizeAnswer(orig.body.data as Data);
+        const b = normalizeAnswer(enf.body.data as Data, c.absent === true ? 'tenant' : undefined);
+        if (c.absent) {
+          const raw = (enf.body.data as Data).result as Series[];
+          assert.ok(raw.length > 0 && raw.every((s) => s.metric['tenant'] === 'team-fruit'), `absent answer should carry tenant="team-fruit": ${JSON.stringify(raw).slice(0, 300)}`);
+        }
+        // topk/bottomk pick among equal values by Go map order: equal values suffice there.
+        if (/\b(topk|bottomk)\b/.test(query) && sameValuesIgnoringSeries(a, b)) continue;
+        assert.deepEqual(b, a, `${path}: answers differ for ${JSON.stringify(query)} → ${JSON.stringify(enforced)}`);
+      }
+    });
+  }
+});
