@@ -15,6 +15,8 @@ export const ERROR_TABLE = {
   duplicate_parameter: { status: 400, errorType: 'bad_data' },
   invalid_parameter: { status: 400, errorType: 'bad_data' },
   credentials_in_url: { status: 400, errorType: 'bad_data' },
+  /** A request Node's HTTP parser refused (malformed request line or headers). */
+  bad_request: { status: 400, errorType: 'bad_data' },
   unauthenticated: { status: 401, errorType: 'unauthorized' },
   forbidden_tenant: { status: 403, errorType: 'forbidden' },
   no_tenants: { status: 403, errorType: 'forbidden' },
@@ -23,6 +25,8 @@ export const ERROR_TABLE = {
   method_not_allowed: { status: 405, errorType: 'bad_data' },
   body_too_large: { status: 413, errorType: 'bad_data' },
   unsupported_media_type: { status: 415, errorType: 'bad_data' },
+  /** The client did not send its request (headers or body) within Node's request timeout. */
+  request_timeout: { status: 408, errorType: 'timeout' },
   rate_limited: { status: 429, errorType: 'too_many_requests' },
   headers_too_large: { status: 431, errorType: 'bad_data' },
   internal_error: { status: 500, errorType: 'internal' },

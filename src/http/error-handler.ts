@@ -1,0 +1,80 @@
+/**
+ * The one place that writes promfence's error responses: the Prometheus JSON envelope with
+ * the status and headers of the error table (design.md), exactly once per request.
+ */
+import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type winston from 'winston';
+import { PromQLError } from '../promql/errors.ts';
+import { ERROR_TABLE, HttpError, errorBody, isErrorCode } from './errors.ts';
+
+/**
+ * Converts anything thrown in the pipeline into an {@link HttpError}:
+ * an HttpError as is; a {@link PromQLError} by its code (`forbidden_tenant` 403,
+ * `internal_error` 500, the others 400), prefixed with the parameter it came from when
+ * given; anything else → 500 `internal_error` with a generic message (never the cause's
+ * text, which may quote internals).
+ *
+ * @param err the thrown value
+ * @param param the request parameter being enforced (`query`, `match[]`), for the
+ *   Prometheus-style message `invalid parameter "query": …`
+ */
+export function toHttpError(err: unknown, param?: string): HttpError {
+  if (err instanceof HttpError) return err;
+  if (err instanceof PromQLError && isErrorCode(err.code)) {
+    const prefix = param !== undefined && err.code !== 'internal_error' && err.code !== 'forbidden_tenant' ? `invalid parameter ${JSON.stringify(param)}: ` : '';
+    const message = err.code === 'internal_error' ? 'internal error while enforcing the query (refused, fail closed)' : prefix + err.message;
+    return new HttpError(err.code, message, { cause: err });
+  }
+  return new HttpError('internal_error', 'internal error (refused, fail closed); see the promfence log for the request id', { cause: err });
+}
+
+/**
+ * Writes `err` as the JSON envelope on `res` unless a response was already started, in
+ * which case the connection is destroyed (a second response is impossible, and a
+ * truncated body is the only honest signal left).
+ *
+ * @param res the response (Express or plain node:http)
+ * @param err the error to send
+ * @param onCode called with the code actually sent (the access log records it)
+ * @returns true when the envelope was written
+ */
+export function sendError(res: ServerResponse, err: HttpError, onCode?: (code: string) => void): boolean {
+  onCode?.(err.code);
+  if (res.headersSent || res.writableEnded || res.destroyed) {
+    res.destroy();
+    return false;
+  }
+  const payload = JSON.stringify(errorBody(err.code, err.message));
+  res.statusCode = ERROR_TABLE[err.code].status;
+  for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value);
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(payload));
+  res.setHeader('Cache-Control', 'no-store');
+  res.end(payload);
+  return true;
+}
+
+/**
+ * The final Express error handler: every error ends in one envelope via {@link sendError}.
+ * 5xx of promfence's own making are logged at `error` with the cause's stack; client
+ * errors are not logged here (the access line carries their `code`).
+ *
+ * @param logger receives internal errors (never request secrets)
+ * @param setCode records the code on the request context (for the access log)
+ */
+export function createErrorHandler(logger: winston.Logger, setCode: (res: Response, code: string) => void): ErrorRequestHandler {
+  return function promfenceErrorHandler(err: unknown, _req, res, _next) {
+    const httpErr = toHttpError(err);
+    if (httpErr.code === 'internal_error') {
+      const cause = httpErr.cause ?? err;
+      logger.error('internal error', {
+        request_id: (res.locals as { promfence?: { id?: string } }).promfence?.id,
+        error: cause instanceof Error ? cause.message : String(cause),
+        stack: cause instanceof Error ? cause.stack : undefined,
+      });
+    }
+    sendError(res, httpErr, (code) => setCode(res, code));
+    return;
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Test kit of the HTTP layer: a recording upstream (a real node:http server), a base
+ * configuration, and small fakes for authentication and the PromQL engine so the gateway's
+ * wiring is tested independently of the engine's rewriting.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import type { RequestHandler } from 'express';
+import type winston from 'winston';
+import type { Config } from '../../src/config/types.ts';
+import type { EnforceOptions } from '../../src/enforce/index.ts';
+import { describeTenants, type TenantSet } from '../../src/enforce/tenants.ts';
+import { HttpError } from '../../src/http/errors.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { PromQLError } from '../../src/promql/errors.ts';
+import type { Enforcer } from '../../src/routes/pipeline.ts';
+
+/** What the upstream received. */
+export interface Recorded {
+  method: string;
+  url: string;
+  path: string;
+  query: string;
+  headers: http.IncomingHttpHeaders;
+  rawHeaders: string[];
+  body: string;
+}
+
+/** A responder: writes the upstream's answer. */
+export type Responder = (req: http.IncomingMessage, res: http.ServerResponse, rec: Recorded) => void;
+
+/** The canned Prometheus success answer. */
+export const CANNED = '{"status":"success","data":{"resultType":"vector","result":[]}}';
+
+export const cannedResponder: Responder = (_req, res) => {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.end(CANNED);
+};
+
+/** A recording upstream on 127.0.0.1:0. */
+export interface RecordingUpstream {
+  url: string;
+  requests: Recorded[];
+  responder: Responder;
+  /** Requests whose client connection closed before the response ended. */
+  aborted: number;
+  close(): Promise<void>;
+}
+
+export async function startUpstream(responder: Responder = cannedResponder): Promise<RecordingUpstream> {
+  const up: RecordingUpstream = {
+    url: '',
+    requests: [],
+    responder,
+    aborted: 0,
+    close: async () => {},
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = req.url ?? '';
+      const q = url.indexOf('?');
+      const rec: Recorded = {
+        method: req.method ?? '',
+        url,
+        path: q < 0 ? url : url.slice(0, q),
+        query: q < 0 ? '' : url.slice(q + 1),
+        headers: req.headers,
+        rawHeaders: req.rawHeaders,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      up.requests.push(rec);
+      res.on('close', () => {
+        if (!res.writableFinished) up.aborted++;
+      });
+      up.responder(req, res, rec);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  up.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  up.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return up;
+}
+
+/** A base configuration (label mode, fixed syntax so no buildinfo probe runs). */
+export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () => {}): Config {
+  const c: Config = {
+    server: { listen: '127.0.0.1:0', internal_listen: undefined, max_header_bytes: 16384 },
+    upstream: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined },
+    enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true },
+    promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0 },
+    limits: { max_body_bytes: 4096 },
+    auth: { bearer_tokens: [], basic_users: [], realm: 'promfence', basic_cache_ttl_ms: 60000 },
+    access: {
+      subjects: {
+        alice: ['team-fruit'],
+        tom: ['team-fruit', 'team-veggie'],
+        ops: ['*'],
+        nobody: [],
+        weird: ['team|x'],
+      },
+      groups: {},
+    },
+    log: { level: 'info' },
+  };
+  patch(c);
+  return c;
+}
+
+/**
+ * Fake authentication: `Authorization: Bearer <subject>-token` authenticates `<subject>`;
+ * anything else is 401 with WWW-Authenticate; `access_token` in the URL is 400.
+ */
+export const fakeAuth: RequestHandler = function fakeAuth(req, res, next) {
+  if (/[?&]access_token=/.test(req.url)) return next(new HttpError('credentials_in_url', 'access_token in the URL'));
+  const m = /^Bearer ([a-z]+)-token$/.exec(req.headers.authorization ?? '');
+  if (!m) return next(new HttpError('unauthenticated', 'authentication required', { headers: { 'WWW-Authenticate': 'Bearer realm="promfence"' } }));
+  (res.locals as { promfence: { principal?: unknown } }).promfence.principal = { subject: m[1], groups: [], method: 'bearer' };
+  return next();
+};
+
+/** One call the fake engine saw. */
+export interface EngineCall {
+  fn: 'query' | 'selector';
+  input: string;
+  tenants: string;
+  syntax: string;
+}
+
+/**
+ * Fake engine: `enforceQuery(q)` → `E[<tenants>](<q>)`, `enforceSeriesSelector(s)` →
+ * `S[<tenants>](<s>)`. Input containing `!!` is a parse_error, `BOOM` an internal_error,
+ * `CRASH` a plain Error, `FOREIGN` a forbidden_tenant.
+ */
+export function fakeEnforcer(calls: EngineCall[] = []): Enforcer & { calls: EngineCall[] } {
+  const check = (s: string) => {
+    if (s.includes('!!')) throw new PromQLError('parse_error', '1:1: parse error: unexpected character "!"');
+    if (s.includes('BOOM')) throw new PromQLError('internal_error', 'self-check failed: secret details');
+    if (s.includes('CRASH')) throw new Error('engine crashed with secret details');
+    if (s.includes('FOREIGN')) throw new PromQLError('forbidden_tenant', 'tenant "other" is not granted');
+  };
+  return {
+    calls,
+    enforceQuery(q: string, o: EnforceOptions) {
+      calls.push({ fn: 'query', input: q, tenants: describeTenants(o.tenants), syntax: o.syntax });
+      check(q);
+      return `E[${describeTenants(o.tenants)}](${q})`;
+    },
+    enforceSeriesSelector(s: string, o: EnforceOptions) {
+      calls.push({ fn: 'selector', input: s, tenants: describeTenants(o.tenants), syntax: o.syntax });
+      check(s);
+      return `S[${describeTenants(o.tenants)}](${s})`;
+    },
+    tenantSelector(label: string, t: TenantSet) {
+      if (t.kind === 'all') return undefined;
+      return t.tenants.length === 1 ? `{${label}="${t.tenants[0]}"}` : `{${label}=~"${t.tenants.join('|')}"}`;
+    },
+  };
+}
+
+/** A logger whose JSON lines are collected in `lines`. */
+export function captureLogger(level: 'debug' | 'info' = 'debug'): { logger: winston.Logger; lines: Array<Record<string, unknown>> } {
+  const stream = new PassThrough();
+  const lines: Array<Record<string, unknown>> = [];
+  let buf = '';
+  stream.on('data', (c: Buffer) => {
+    buf += c.toString('utf8');
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (line.trim() !== '') lines.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  });
+  return { logger: createLogger(level, { stream }), lines };
+}
+
+/** Parses a form/query string into ordered pairs (test-side decoder, WHATWG rules). */
+export function pairs(s: string): Array<[string, string]> {
+  return [...new URLSearchParams(s)];
+}
+
+/** Waits until `cond()` or fails after `ms`. */
+export async function waitFor(cond: () => boolean, ms = 2000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('waitFor: timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Sends a raw HTTP request (exact bytes) and returns the raw response text. */
+export async function rawRequest(url: string, raw: string | Buffer): Promise<string> {
+  const { port, hostname } = new URL(url);
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), hostname, () => sock.write(raw));
+    const chunks: Buffer[] = [];
+    sock.on('data', (c: Buffer) => chunks.push(c));
+    sock.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    sock.on('close', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    sock.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(e)));
+  });
+}
+
+/** Sends one request with exactly these headers (no client library defaults) to an app on an ephemeral port. */
+export async function plainRequest(
+  app: http.RequestListener,
+  opts: { method: string; path: string; headers?: http.OutgoingHttpHeaders; body?: string | Buffer },
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  const server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  try {
+    return await new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, method: opts.method, path: opts.path, headers: opts.headers ?? {} }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.on('error', reject);
+      if (opts.body !== undefined) req.end(opts.body);
+      else req.end();
+    });
+  } finally {
+    server.closeAllConnections();
+    await new Promise((r) => server.close(r));
+  }
+}
