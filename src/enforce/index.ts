@@ -68,7 +68,7 @@ function enforceSelector(vs: VectorSelector, opts: EnforceOptions, added: LabelM
   if ((opts.rejectForeignTenant ?? true) && tenants.kind === 'list') {
     for (const m of vs.matchers) {
       if (m.name === opts.label && m.op === '=' && !tenants.tenants.includes(m.value)) {
-        throw new PromQLError('forbidden_tenant', `tenant ${JSON.stringify(m.value)} is not granted (granted: ${describeTenants(tenants)})`);
+        throw new PromQLError('forbidden_tenant', `tenant ${JSON.stringify(m.value)} is not granted (granted: ${describeTenants(tenants)})`, { tenant: m.value });
       }
     }
   }
@@ -218,6 +218,6 @@ export class EnforcementCache {
       }
     }
     if ('ok' in hit) return hit.ok;
-    throw new PromQLError(hit.err.code, hit.err.message, { position: hit.err.position, cause: hit.err.cause });
+    throw new PromQLError(hit.err.code, hit.err.message, { position: hit.err.position, cause: hit.err.cause, ...(hit.err.tenant === undefined ? {} : { tenant: hit.err.tenant }) });
   }
 }

@@ -18,10 +18,16 @@ import { ERROR_TABLE, HttpError, errorBody, isErrorCode } from './errors.ts';
  * @param err the thrown value
  * @param param the request parameter being enforced (`query`, `match[]`), for the
  *   Prometheus-style message `invalid parameter "query": …`
+ * @param subject the authenticated subject: a `forbidden_tenant` from the engine is then
+ *   phrased `tenant "x" is not granted to subject "alice"`
  */
-export function toHttpError(err: unknown, param?: string): HttpError {
+export function toHttpError(err: unknown, param?: string, subject?: string): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof PromQLError && isErrorCode(err.code)) {
+    if (err.code === 'forbidden_tenant' && err.tenant !== undefined && subject !== undefined) {
+      // Same wording as a refused narrowing (src/tenancy), so both 403s read alike.
+      return new HttpError('forbidden_tenant', `tenant ${JSON.stringify(err.tenant)} is not granted to subject ${JSON.stringify(subject)}`, { cause: err });
+    }
     const prefix = param !== undefined && err.code !== 'internal_error' && err.code !== 'forbidden_tenant' ? `invalid parameter ${JSON.stringify(param)}: ` : '';
     const message = err.code === 'internal_error' ? 'internal error while enforcing the query (refused, fail closed)' : prefix + err.message;
     return new HttpError(err.code, message, { cause: err });

@@ -27,10 +27,13 @@ export interface TextPosition {
 export class PromQLError extends Error {
   readonly code: PromQLErrorCode;
   readonly position: TextPosition | undefined;
-  constructor(code: PromQLErrorCode, message: string, options?: { position?: TextPosition; cause?: unknown }) {
+  /** For `forbidden_tenant`: the tenant the query named (callers phrase their own message with it). */
+  readonly tenant: string | undefined;
+  constructor(code: PromQLErrorCode, message: string, options?: { position?: TextPosition; cause?: unknown; tenant?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PromQLError';
     this.code = code;
     this.position = options?.position;
+    this.tenant = options?.tenant;
   }
 }

@@ -186,7 +186,7 @@ export function enforceRequest(config: Config, enforcer: Enforcer, syntax: Synta
       if (route.enforce === 'query') {
         const query = params.first('query');
         if (query === undefined || query === '') throw new HttpError('invalid_parameter', 'invalid parameter "query": the query parameter is required and cannot be empty');
-        const enforced = enforceParam('query', () => enforcer.enforceQuery(query, opts));
+        const enforced = enforceParam('query', c.principal?.subject, () => enforcer.enforceQuery(query, opts));
         for (const p of params.pairs) {
           if (p.name === 'query') out.push(['query', enforced]);
           else if (p.name !== 'match[]' && !stripped.has(p.name)) out.push([p.name, p.value]);
@@ -196,14 +196,14 @@ export function enforceRequest(config: Config, enforcer: Enforcer, syntax: Synta
         if (selectors.length === 0 && route.enforce === 'match_required') {
           throw new HttpError('invalid_parameter', 'invalid parameter "match[]": no match[] parameter provided');
         }
-        const enforced = selectors.map((s) => enforceParam('match[]', () => enforcer.enforceSeriesSelector(s, opts)));
+        const enforced = selectors.map((s) => enforceParam('match[]', c.principal?.subject, () => enforcer.enforceSeriesSelector(s, opts)));
         let i = 0;
         for (const p of params.pairs) {
           if (p.name === 'match[]') out.push(['match[]', enforced[i++] as string]);
           else if (p.name !== 'query' && !stripped.has(p.name)) out.push([p.name, p.value]);
         }
         if (selectors.length === 0) {
-          const added = enforceParam('match[]', () => enforcer.tenantSelector(label, tenants));
+          const added = enforceParam('match[]', c.principal?.subject, () => enforcer.tenantSelector(label, tenants));
           if (added !== undefined) out.push(['match[]', added]);
         }
       } else {
@@ -228,11 +228,11 @@ export function enforceRequest(config: Config, enforcer: Enforcer, syntax: Synta
   };
 }
 
-function enforceParam<T>(param: string, fn: () => T): T {
+function enforceParam<T>(param: string, subject: string | undefined, fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    throw toHttpError(err, param);
+    throw toHttpError(err, param, subject);
   }
 }
 

@@ -1,0 +1,37 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EnforcementCache, enforceQuery, PromQLError } from '../../src/enforce/index.ts';
+import { tenantList } from '../../src/enforce/tenants.ts';
+
+const opts = { label: 'tenant', tenants: tenantList(['team-fruit']), syntax: 'prometheus3' } as const;
+
+function refusal(fn: () => unknown): PromQLError {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof PromQLError);
+    return err;
+  }
+  assert.fail('expected a refusal');
+}
+
+describe('forbidden_tenant carries the tenant the query named', () => {
+  it('from enforceQuery', () => {
+    const err = refusal(() => enforceQuery('up{tenant="team-veggie"}', opts));
+    assert.equal(err.code, 'forbidden_tenant');
+    assert.equal(err.tenant, 'team-veggie');
+  });
+
+  it('from the cache, on a miss and on a hit', () => {
+    const cache = new EnforcementCache(10);
+    for (let i = 0; i < 2; i++) {
+      const err = refusal(() => cache.enforceQuery('sum(up{tenant="team-veggie"})', opts));
+      assert.equal(err.code, 'forbidden_tenant');
+      assert.equal(err.tenant, 'team-veggie');
+    }
+  });
+
+  it('other refusals carry no tenant', () => {
+    assert.equal(refusal(() => enforceQuery('{}', opts)).tenant, undefined);
+  });
+});
