@@ -4,13 +4,13 @@
  * message that completes `config: <key path>…` (see ./format.ts for the joining rule).
  */
 
-const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-const UNIT_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1] as const;
+import { formatDuration, parseGoDurationNs, durationNsToMs } from '../promql/lexemes.ts';
 
 /**
  * Parses a duration the way Prometheus configuration does: a Prometheus duration string
- * (`"2m"`, `"1h30m"`, `"500ms"`, units y w d h m s ms, in that order) or a number of seconds
- * (YAML number or numeric string, fractions allowed: `1.5` = 1500 ms).
+ * (`"2m"`, `"1h30m"`, `"500ms"`, units y w d h m s ms, in that order; prometheus/common
+ * model.ParseDuration, shared with the PromQL engine) or a number of seconds (YAML number
+ * or numeric string, fractions allowed: `1.5` = 1500 ms).
  *
  * @returns milliseconds (integer, rounded), or `undefined` when the value is not a duration
  */
@@ -18,30 +18,18 @@ export function parseDurationMs(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
   if (typeof value !== 'string' || value.length === 0) return undefined;
   if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1000);
-  const m = DURATION_RE.exec(value);
-  if (!m) return undefined;
-  let ms = 0;
-  for (let i = 0; i < UNIT_MS.length; i++) {
-    const part = m[i + 1];
-    if (part !== undefined) ms += Number(part) * (UNIT_MS[i] ?? 0);
+  let ms: number;
+  try {
+    ms = durationNsToMs(parseGoDurationNs(value));
+  } catch {
+    return undefined;
   }
   return Number.isSafeInteger(ms) ? ms : undefined;
 }
 
 /** Formats milliseconds as a Prometheus duration (`120000` → `"2m"`, `1500` → `"1s500ms"`, `0` → `"0s"`). */
 export function formatDurationMs(ms: number): string {
-  if (ms === 0) return '0s';
-  const units: Array<[string, number]> = [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]];
-  let rest = Math.round(ms);
-  let out = '';
-  for (const [name, size] of units) {
-    const n = Math.floor(rest / size);
-    if (n > 0) {
-      out += `${n}${name}`;
-      rest -= n * size;
-    }
-  }
-  return out;
+  return formatDuration(Math.round(ms));
 }
 
 /**
