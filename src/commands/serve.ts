@@ -6,7 +6,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import type winston from 'winston';
 import { closeApp, createApp, type AppDeps } from '../app.ts';
 import type { Config } from '../config/types.ts';
-import { ERROR_TABLE, errorBody, type ErrorCode } from '../http/errors.ts';
+import { sendError } from '../http/error-handler.ts';
+import { ERROR_TABLE, HttpError, errorBody, type ErrorCode } from '../http/errors.ts';
 import { createLogger } from '../observability/logger.ts';
 import { EXIT_ERROR, EXIT_OK, type CommandIO } from './io.ts';
 
@@ -66,6 +67,42 @@ export function writeRawError(socket: Socket, code: ErrorCode, message: string):
 }
 
 /**
+ * Serialises pipelined HTTP/1.1 requests per connection: Node parses and emits every request
+ * a client pipelines at once, so one TCP write of N requests would otherwise run N upstream
+ * queries concurrently (and buffer their answers, which must go out in order anyway). The
+ * next request of a connection is handled once the previous response finished or closed.
+ *
+ * @param handler the request listener to serialise
+ * @returns a request listener for `http.createServer`
+ */
+export function pipelined(handler: http.RequestListener): http.RequestListener {
+  const queues = new WeakMap<Socket, Array<() => void>>();
+  const run = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const next = queues.get(socket)?.shift();
+      if (next) next();
+      else queues.delete(socket);
+    };
+    res.once('finish', release);
+    res.once('close', release);
+    handler(req, res);
+  };
+  return (req, res) => {
+    const queue = queues.get(req.socket);
+    if (queue) {
+      queue.push(() => run(req, res));
+      return;
+    }
+    queues.set(req.socket, []);
+    run(req, res);
+  };
+}
+
+/**
  * Starts the gateway on `config.server.listen`.
  *
  * `http.createServer({ maxHeaderSize: server.max_header_bytes })`; a request whose headers
@@ -81,7 +118,23 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   const logger: winston.Logger = deps.logger ?? createLogger(config.log.level);
   const { host, port } = parseListen(config.server.listen);
   const app = createApp(config, { ...deps, logger });
-  const server = http.createServer({ maxHeaderSize: config.server.max_header_bytes }, app);
+  // Node answers a few requests itself with an empty body (a missing Host: 400; an Expect
+  // other than 100-continue: 417; CONNECT: the socket is just closed). Each gets the JSON
+  // envelope instead (design.md: every error is one envelope).
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+      sendError(res, new HttpError('bad_request', 'malformed HTTP request: an HTTP/1.1 request needs a Host header', { headers: { Connection: 'close' } }));
+      return;
+    }
+    app(req, res);
+  };
+  const server = http.createServer({ maxHeaderSize: config.server.max_header_bytes, requireHostHeader: false }, pipelined(serve));
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
+  });
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    writeRawError(socket, 'bad_request', 'method CONNECT is not supported');
+  });
 
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     const code = err.code ?? '';

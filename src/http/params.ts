@@ -173,6 +173,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const tooLarge = () => new HttpError('body_too_large', `request body larger than ${limit} bytes (limits.max_body_bytes)`, { headers: { Connection: 'close' } });
   const declared = req.headers['content-length'];
   if (declared !== undefined && Number(declared) > limit) return Promise.reject(tooLarge());
+  // A request whose connection already went away (while authentication ran, or while it
+  // waited behind a pipelined request) never emits 'end' or 'close' again: refuse it now
+  // instead of waiting forever.
+  if (req.destroyed && !req.readableEnded) {
+    return Promise.reject(new HttpError('bad_request', 'the client closed the connection before the request body was read'));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

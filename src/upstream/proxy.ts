@@ -1,7 +1,9 @@
 /**
  * The upstream proxy (http-proxy-middleware v3): sends the request the enforce step planned
- * ({@link ForwardPlan}) and streams the upstream's answer back unchanged (its 2xx, and its
- * own 400/422/503 JSON errors alike).
+ * ({@link ForwardPlan}) and streams the upstream's answer back (its 2xx, and its own
+ * 400/422/503 JSON errors alike) minus cookies, challenges, redirects and CORS headers; any
+ * other answer (redirect, HTML/text error page, empty 200) becomes one JSON envelope
+ * ({@link relayResponse}).
  *
  * What is sent (threat-model.md invariants 1 and 5):
  * - path: upstream prefix + the canonical route path (`http://mimir/prometheus` →
@@ -95,6 +97,133 @@ export function upstreamHeaders(clientHeaders: http.IncomingHttpHeaders, plan: F
 }
 
 /**
+ * Upstream response headers never relayed to the client: cookies and authentication
+ * challenges of the upstream (a browser would store or answer them for promfence's origin),
+ * redirects and their relatives (they reveal the upstream's internal address and are refused
+ * anyway), CORS grants (promfence does not grant cross-origin reads on the upstream's
+ * behalf), hop-by-hop headers, and `X-Request-Id` (promfence's own id stays).
+ */
+export const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
+  'set-cookie',
+  'set-cookie2',
+  'www-authenticate',
+  'proxy-authenticate',
+  'location',
+  'content-location',
+  'refresh',
+  'link',
+  'x-request-id',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'alt-svc',
+  'strict-transport-security',
+  'clear-site-data',
+]);
+
+function isDroppedResponseHeader(name: string): boolean {
+  return DROPPED_RESPONSE_HEADERS.has(name) || name.startsWith('access-control-');
+}
+
+/** True when a Content-Type names JSON (`application/json`, any parameters). */
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  return /^application\/json\s*(;|$)/i.test(value.trim());
+}
+
+/**
+ * The envelope for a refused upstream answer: an upstream 429 stays 429 `rate_limited` (with
+ * its `Retry-After`, when it is a plain number of seconds or an HTTP date), an upstream
+ * 408/504 is 504 `upstream_timeout`, a 404 (Cortex's text "404 page not found" on buildinfo)
+ * stays 404 `unknown_route`, anything else 502 `upstream_unavailable`; so clients
+ * keep their retry behaviour while never seeing the upstream's own body.
+ */
+export function refusalFor(proxyRes: http.IncomingMessage, message: string): HttpError {
+  const status = proxyRes.statusCode ?? 0;
+  if (status === 429) {
+    const retry = proxyRes.headers['retry-after'];
+    const headers: Record<string, string> = {};
+    if (typeof retry === 'string' && /^[0-9A-Za-z ,:]{1,64}$/.test(retry.trim())) headers['Retry-After'] = retry.trim();
+    return new HttpError('rate_limited', message, { headers });
+  }
+  if (status === 408 || status === 504) return new HttpError('upstream_timeout', message);
+  // Grafana reads a 404 on buildinfo as "Cortex": keep the status, in the envelope.
+  if (status === 404) return new HttpError('unknown_route', message);
+  return new HttpError('upstream_unavailable', message);
+}
+
+/**
+ * Relays one upstream answer to the client, or refuses it (threat-model.md invariant 3:
+ * never a pass-through, never an empty 200):
+ *
+ * - a 2xx JSON answer (any 2xx answer on `/federate`, whose success is the text or protobuf
+ *   exposition format) is streamed with the upstream's status and headers minus
+ *   {@link DROPPED_RESPONSE_HEADERS}; a JSON route's 2xx with an empty body is refused;
+ * - a 4xx/5xx with a JSON body (the upstream's own Prometheus error) is relayed likewise;
+ * - anything else — a redirect, a 1xx/204/3xx, an HTML or text error page (a load balancer's
+ *   502, Mimir's text/plain 401 "no org id"), a 2xx that is not JSON — is refused with one
+ *   envelope (see {@link refusalFor}: 502 `upstream_unavailable`, 429 `rate_limited`, 504
+ *   `upstream_timeout`); the upstream body is discarded (its connection closed), never shown.
+ *
+ * After the first byte was written, an upstream that dies cuts the client connection.
+ */
+export function relayResponse(proxyRes: http.IncomingMessage, res: http.ServerResponse, opts: { route: string | undefined; refuse: (message: string) => void }): void {
+  const status = proxyRes.statusCode ?? 0;
+  const contentType = proxyRes.headers['content-type'];
+  const json = isJsonContentType(contentType);
+  const federate = opts.route === 'federate';
+  const shown = contentType === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(contentType.slice(0, 80))}`;
+  const refuse = (why: string) => {
+    opts.refuse(`upstream answered HTTP ${status} with ${why}; refused (promfence relays only Prometheus JSON answers)`);
+    // Not drained: a hostile upstream could stream an endless error page. The socket is lost.
+    proxyRes.destroy();
+  };
+  const success = status >= 200 && status <= 299 && status !== 204;
+  const error = status >= 400 && status <= 599;
+  if (!((success && (json || federate)) || (error && json))) return refuse(shown);
+
+  let started = false;
+  const start = () => {
+    started = true;
+    res.statusCode = status;
+    for (const [name, value] of Object.entries(proxyRes.headers)) {
+      if (value === undefined || isDroppedResponseHeader(name)) continue;
+      res.setHeader(name, value);
+    }
+  };
+  const onData = (chunk: Buffer) => {
+    if (chunk.length === 0) return;
+    if (!started) start();
+    if (!res.write(chunk)) {
+      proxyRes.pause();
+      res.once('drain', () => proxyRes.resume());
+    }
+  };
+  proxyRes.on('data', onData);
+  proxyRes.once('end', () => {
+    if (!started) {
+      // An empty body: fine for federate (no series) and an upstream error, never for a
+      // JSON API success (Prometheus always answers an envelope).
+      if (success && !federate) return opts.refuse(`upstream answered HTTP ${status} with an empty body; refused (expected a Prometheus JSON answer)`);
+      start();
+    }
+    res.end();
+  });
+  // An upstream that dies mid-answer: Node destroys proxyRes without an 'error' (no
+  // listener) and the client would wait forever. Cut it instead (or, before the first byte,
+  // answer 502).
+  proxyRes.once('close', () => {
+    if (proxyRes.complete) return;
+    if (!started && !res.headersSent) return opts.refuse(`upstream answered HTTP ${status} with a connection that closed before the answer was complete; refused`);
+    res.destroy();
+  });
+}
+
+/**
  * Creates the proxy to `config.upstream.url`.
  *
  * @param config `upstream.url` (http or https, optional path prefix), `upstream.timeout_ms`
@@ -119,6 +248,9 @@ export function createUpstreamProxy(config: Config, logger: winston.Logger): Ups
     changeOrigin: true,
     agent,
     xfwd: false,
+    // promfence writes the answer itself (relayResponse): status and body are checked and
+    // response headers filtered before anything reaches the client.
+    selfHandleResponse: true,
     on: {
       proxyReq(proxyReq, req, res) {
         const planned = bodies.get(req);
@@ -127,7 +259,9 @@ export function createUpstreamProxy(config: Config, logger: winston.Logger): Ups
           return;
         }
         // The client may have left while promfence was still enforcing: nobody to answer.
-        if (res.destroyed || !res.socket || res.socket.destroyed) {
+        // (`res.socket` is null while an earlier pipelined response on the same connection
+        // is still being written: that is not a departed client, so read the request's.)
+        if (res.destroyed || req.socket.destroyed) {
           proxyReq.destroy();
           return;
         }
@@ -148,11 +282,15 @@ export function createUpstreamProxy(config: Config, logger: winston.Logger): Ups
         });
         if (planned.body !== undefined && planned.body.length > 0) proxyReq.write(planned.body);
       },
-      proxyRes(proxyRes, _req, res) {
-        // An upstream that dies mid-answer: Node destroys proxyRes without an 'error' (no
-        // listener) and the pipe would leave the client waiting forever. Cut it instead.
-        proxyRes.once('close', () => {
-          if (!proxyRes.complete) res.destroy();
+      proxyRes(proxyRes, req, res) {
+        relayResponse(proxyRes, res, {
+          route: (res as Response).locals?.promfence?.route as string | undefined,
+          refuse: (message) => {
+            if (res.writableEnded) return;
+            const c = (res as Response).locals?.promfence as { id?: string; route?: string } | undefined;
+            logger.warn('upstream answer refused', { request_id: c?.id, route: c?.route, method: req.method, status: proxyRes.statusCode, content_type: proxyRes.headers['content-type'] });
+            sendError(res, refusalFor(proxyRes, message), (sent) => setCode(res, sent));
+          },
         });
       },
       error(err, req, res) {
@@ -166,6 +304,8 @@ export function createUpstreamProxy(config: Config, logger: winston.Logger): Ups
           res.destroy();
           return;
         }
+        // The answer (or a refusal) is already complete: nothing left to tell the client.
+        if (res.writableEnded) return;
         const message = promfenceCode === 'upstream_timeout'
           ? `upstream did not answer within ${timeoutMs} ms (upstream.timeout)`
           : `upstream unavailable${code ? ` (${code})` : ''}; try again later`;

@@ -62,7 +62,9 @@ export function createSyntaxResolver(config: Config, deps: SyntaxResolverDeps): 
     try {
       const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'promfence' };
       if (config.upstream.bearer_token !== undefined) headers.Authorization = `Bearer ${config.upstream.bearer_token}`;
-      const res = await doFetch(url, { headers, signal: AbortSignal.timeout(Math.min(config.upstream.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS)) });
+      // redirect: 'manual': a redirect is a failed probe (status 3xx), never followed to a
+      // host that would then receive the upstream credential or choose the dialect.
+      const res = await doFetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(Math.min(config.upstream.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS)) });
       if (!res.ok) throw new Error(`status ${res.status}`);
       const body = (await res.json()) as { data?: { version?: unknown } };
       detected = syntaxForVersion(body.data?.version);
