@@ -16,7 +16,7 @@ import { DEFAULT_MAX_QUERY_BYTES, parseExpr, parseSeriesSelector } from '../prom
 import { printCanonical } from '../promql/print.ts';
 import { escapeRegex } from '../promql/regex.ts';
 import { validateExpr } from '../promql/validate.ts';
-import { describeTenants, tenantKey, type TenantSet } from './tenants.ts';
+import { describeTenants, type TenantSet } from './tenants.ts';
 
 export { ALL_TENANTS, describeTenants, tenantKey, tenantList, type TenantSet } from './tenants.ts';
 export { PromQLError, type PromQLErrorCode, type TextPosition } from '../promql/errors.ts';
@@ -159,7 +159,7 @@ type Cached = { readonly ok: string } | { readonly err: PromQLError };
  * An LRU cache in front of {@link enforceQuery} / {@link enforceSeriesSelector}: dashboards
  * repeat the same queries on every refresh. Refusals are cached too (re-thrown as a fresh
  * PromQLError with the same code, message and position). Key: call kind, query text, label,
- * tenant set ({@link tenantKey}), syntax, size cap and foreign-tenant policy.
+ * tenant set (kind and IDs, JSON-encoded so no two sets collide), syntax, size cap and foreign-tenant policy.
  */
 export class EnforcementCache {
   readonly maxEntries: number;
@@ -198,8 +198,12 @@ export class EnforcementCache {
 
   #get(kind: string, text: string, opts: EnforceOptions, compute: () => string): string {
     if (this.maxEntries === 0 || text.length > this.maxQueryChars) return compute();
-    const key = [kind, opts.label, tenantKey(opts.tenants), opts.syntax, String(opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES),
-      String(opts.rejectForeignTenant ?? true), text].join('\u0000');
+    // JSON, not a joined string: a separator-joined key let tenant sets collide (['a','b'] and
+    // ['a\u0000b'] both gave "a\0b"; a hand-built list ['*'] gave "*" like ALL_TENANTS), handing
+    // one caller the enforced text of another tenant set (red-team finding).
+    const tenants = opts.tenants.kind === 'all' ? null : [...opts.tenants.tenants];
+    const key = JSON.stringify([kind, opts.label, tenants, opts.syntax, opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES,
+      opts.rejectForeignTenant ?? true, text]);
     let hit = this.#map.get(key);
     if (hit !== undefined) {
       this.#map.delete(key);
@@ -209,6 +213,9 @@ export class EnforcementCache {
         hit = { ok: compute() };
       } catch (err) {
         if (!(err instanceof PromQLError)) throw err;
+        // Size and parse-time refusals are not cached: the size check is cheap, and a parse
+        // that ran out of its wall-clock budget on a busy machine must not stick.
+        if (err.code === 'query_too_large') throw err;
         hit = { err };
       }
       this.#map.set(key, hit);

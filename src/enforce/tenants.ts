@@ -30,9 +30,12 @@ export function tenantList(tenants: Iterable<string>): TenantSet {
   return Object.freeze({ kind: 'list' as const, tenants: Object.freeze(values) });
 }
 
-/** A stable string key for a tenant set (`*`, or the sorted IDs joined by NUL). */
+/**
+ * A stable string key for a tenant set: `*`, or the IDs as a JSON array (never `*`, and no
+ * two different lists share a key, whatever characters the IDs hold).
+ */
 export function tenantKey(set: TenantSet): string {
-  return set.kind === 'all' ? '*' : set.tenants.join('\u0000');
+  return set.kind === 'all' ? '*' : JSON.stringify(set.tenants);
 }
 
 /** Human form for logs and messages: `*` or `a,b`. */

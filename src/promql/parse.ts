@@ -37,12 +37,34 @@ export const DEFAULT_MAX_QUERY_BYTES = 32768;
 /** Deepest tree the builder accepts (nesting levels); deeper input is refused, never a crash. */
 export const MAX_NESTING_DEPTH = 1000;
 
+/**
+ * Wall-clock budget of one lezer parse, in ms. lezer's error recovery is superlinear on some
+ * shapes (`-1^-1^…^-1`, 30 KB: ~9 s; `topk(1,topk(1,…`: ~1 s) and every such input is refused
+ * anyway; a normal 32 KB query parses in < 30 ms. Exceeding it → `query_too_large`.
+ */
+export const DEFAULT_PARSE_BUDGET_MS = 250;
+
 /** Options of {@link parseExpr}. */
 export interface ParseOptions {
   /** Upstream dialect: gates UTF-8 quoted names (`prometheus3` only). */
   readonly syntax: Dialect;
   /** Cap on the text in UTF-8 bytes, checked before parsing. Default {@link DEFAULT_MAX_QUERY_BYTES}. */
   readonly maxQueryBytes?: number;
+  /** Wall-clock budget of each lezer parse in ms. Default {@link DEFAULT_PARSE_BUDGET_MS}. */
+  readonly parseBudgetMs?: number;
+}
+
+/** lezer's parse, advanced step by step under a wall-clock budget (fail closed, never hang). */
+function lezerParse(source: string, budgetMs: number): Tree {
+  const deadline = performance.now() + budgetMs;
+  const partial = parser.startParse(source);
+  for (;;) {
+    const tree = partial.advance();
+    if (tree !== null) return tree;
+    if (performance.now() > deadline) {
+      throw new PromQLError('query_too_large', `query is too complex to parse (over ${budgetMs} ms); simplify or split it`);
+    }
+  }
 }
 
 /**
@@ -554,7 +576,8 @@ function syntaxError(text: string, node: SyntaxNode): PromQLError {
  * @param text the query as received (UTF-16 string; must be decoded from UTF-8 strictly)
  * @param options dialect and size cap ({@link ParseOptions})
  * @returns the root node
- * @throws PromQLError `query_too_large` (before parsing), `parse_error` (with position),
+ * @throws PromQLError `query_too_large` (before parsing, or when lezer exceeds
+ *   `parseBudgetMs`), `parse_error` (with position),
  *   `unsupported_syntax` (experimental or dialect-gated syntax), `internal_error` (any
  *   unexpected exception: fail closed)
  * @example parseExpr('sum by (job) (rate(http_requests_total[5m]))', { syntax: 'prometheus3' })
@@ -567,7 +590,8 @@ export function parseExpr(text: string, options: ParseOptions): Expr {
   }
   try {
     let source = text;
-    let tree = parser.parse(source);
+    const budget = options.parseBudgetMs ?? DEFAULT_PARSE_BUDGET_MS;
+    let tree = lezerParse(source, budget);
     let s = scan(tree, source);
     const holtWinters = new Set<number>();
     if (s.error !== undefined && s.holtWinters.length > 0) {
@@ -581,7 +605,7 @@ export function parseExpr(text: string, options: ParseOptions): Expr {
         last = from + HOLT_WINTERS.length;
       }
       source = replaced + source.slice(last);
-      tree = parser.parse(source);
+      tree = lezerParse(source, budget);
       s = scan(tree, source);
     }
     if (s.error !== undefined) throw syntaxError(text, s.error);

@@ -23,7 +23,10 @@ import { assertNever, exprEqual } from './ast.ts';
 import { PromQLError } from './errors.ts';
 import { RESERVED_WORDS, type Dialect } from './functions.ts';
 import { formatDuration, formatNumber, quoteGoString } from './lexemes.ts';
-import { parseExpr } from './parse.ts';
+import { MAX_NESTING_DEPTH, parseExpr } from './parse.ts';
+
+/** Base wall-clock budget of the self-check parse in ms (plus 1 ms per 1000 characters). */
+const SELF_CHECK_BUDGET_MS = 1000;
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -130,6 +133,47 @@ function matching(m: VectorMatching, syntax: Dialect): string {
 }
 
 /**
+ * Nesting depth of `expr` counted like the parser's builder counts it (one level per node,
+ * the vector selector of a matrix selector included), stopping early once above `limit`.
+ *
+ * @throws Error on an unknown node kind
+ */
+export function nestingDepth(expr: Expr, limit: number): number {
+  const children = (e: Expr): readonly Expr[] => {
+    switch (e.kind) {
+      case 'NumberLiteral':
+      case 'StringLiteral':
+      case 'VectorSelector':
+        return [];
+      case 'MatrixSelector':
+        return [e.selector];
+      case 'Subquery':
+      case 'Unary':
+      case 'Paren':
+        return [e.expr];
+      case 'Call':
+        return e.args;
+      case 'Aggregation':
+        return e.param === undefined ? [e.expr] : [e.param, e.expr];
+      case 'Binary':
+        return [e.lhs, e.rhs];
+      default:
+        return assertNever(e);
+    }
+  };
+  // Iterative, so that the check itself cannot overflow the stack.
+  let max = 0;
+  const stack: Array<[Expr, number]> = [[expr, 0]];
+  while (stack.length > 0) {
+    const [e, d] = stack.pop() as [Expr, number];
+    if (d > max) max = d;
+    if (max > limit) return max;
+    for (const c of children(e)) stack.push([c, d + 1]);
+  }
+  return max;
+}
+
+/**
  * Prints `expr` as is (no canonicalisation, no self-check). Use {@link printCanonical}
  * for anything sent upstream.
  *
@@ -184,6 +228,12 @@ export function printCanonical(expr: Expr, syntax: Dialect): string {
   let text: string;
   try {
     canon = canonicalize(expr);
+    // Explicit parentheses deepen the tree (`a ^ a ^ … ^ a` nests one Paren per operator):
+    // a print deeper than the parser accepts would fail the self-check as an internal error
+    // (HTTP 500) on a user's input. Refuse it as such instead (red-team finding).
+    if (nestingDepth(canon, MAX_NESTING_DEPTH) > MAX_NESTING_DEPTH) {
+      throw new PromQLError('query_too_large', `query nests too deeply once printed for the upstream (over ${MAX_NESTING_DEPTH} levels with explicit parentheses); simplify it`);
+    }
     text = printExpr(canon, syntax);
   } catch (err) {
     if (err instanceof PromQLError) throw err;
@@ -191,7 +241,10 @@ export function printCanonical(expr: Expr, syntax: Dialect): string {
   }
   let again: Expr;
   try {
-    again = parseExpr(text, { syntax, maxQueryBytes: Number.MAX_SAFE_INTEGER });
+    // No size cap, and a parse-time budget that grows with the text: promfence's own print
+    // parses in linear time (an enforced query can be much longer than the user's text), but
+    // a print lezer cannot read (too deep) must not run its error recovery unbounded.
+    again = parseExpr(text, { syntax, maxQueryBytes: Number.MAX_SAFE_INTEGER, parseBudgetMs: SELF_CHECK_BUDGET_MS + text.length / 1000 });
   } catch (err) {
     throw new PromQLError('internal_error', 'self-check failed: the canonical print does not parse back', { cause: err });
   }

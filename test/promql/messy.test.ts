@@ -53,9 +53,14 @@ class Mess {
     return quoteGoString(s);
   }
 
-  num(v: number): string {
+  /**
+   * A spelling of `v`. `unsigned`: no leading `+` for +Inf — before a postfix modifier or
+   * `^`, a sign is a unary operator (`+Inf[1m:]` is `+(Inf[1m:])` in Go and here), so the
+   * signed spelling is a different tree, not another spelling of the same one.
+   */
+  num(v: number, unsigned = false): string {
     if (Number.isNaN(v)) return this.one(['NaN', 'nan', 'NAN']);
-    if (v === Infinity) return this.one(['Inf', 'inf', '+Inf', 'INF']);
+    if (v === Infinity) return this.one(unsigned ? ['Inf', 'inf', 'INF'] : ['Inf', 'inf', '+Inf', 'INF']);
     if (v === -Infinity) return this.one(['-Inf', '-inf']);
     if (v < 0 || Object.is(v, -0)) return '-' + this.num(-v);
     if (Number.isSafeInteger(v)) {
@@ -119,6 +124,11 @@ class Mess {
     return this.pick(2) === 0 ? o + a : a + o;
   }
 
+  /** An operand that a postfix modifier or `^` binds to: number literals without a `+` sign. */
+  operand(e: Expr): string {
+    return e.kind === 'NumberLiteral' ? this.num(e.value, true) : this.expr(e);
+  }
+
   expr(e: Expr): string {
     switch (e.kind) {
       case 'NumberLiteral': return this.num(e.value);
@@ -127,7 +137,7 @@ class Mess {
       case 'MatrixSelector':
         return `${this.selector(e.selector)}${this.opt()}[${this.opt()}${this.dur(e.range)}${this.opt()}]${this.mods(e.selector.offset, e.selector.at)}`;
       case 'Subquery':
-        return `${this.expr(e.expr)}${this.opt()}[${this.opt()}${this.dur(e.range)}${this.opt()}:${this.opt()}${e.step === undefined ? '' : this.dur(e.step)}${this.opt()}]${this.mods(e.offset, e.at)}`;
+        return `${this.operand(e.expr)}${this.opt()}[${this.opt()}${this.dur(e.range)}${this.opt()}:${this.opt()}${e.step === undefined ? '' : this.dur(e.step)}${this.opt()}]${this.mods(e.offset, e.at)}`;
       case 'Call':
         return `${e.func}${this.opt()}(${e.args.map((a) => this.opt() + this.expr(a) + this.opt()).join(',')})`;
       case 'Aggregation': {
@@ -149,7 +159,7 @@ class Mess {
             if (e.matching.include.length > 0 || rhs.startsWith('(') || this.pick(2) === 0) mods += this.opt() + this.labels(e.matching.include);
           }
         }
-        return `${this.expr(e.lhs)}${this.ws()}${op}${mods}${this.ws()}${rhs}`;
+        return `${e.op === '^' ? this.operand(e.lhs) : this.expr(e.lhs)}${this.ws()}${op}${mods}${this.ws()}${rhs}`;
       }
       case 'Unary': return `${e.op}${this.opt()}${this.expr(e.expr)}`;
       case 'Paren': return `(${this.opt()}${this.expr(e.expr)}${this.opt()})`;
