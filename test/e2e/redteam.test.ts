@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.ts';
 import { startServer, type RunningServer } from '../../src/commands/serve.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
-import { rawRequest } from '../http/kit.ts';
+import { parseRawResponses, rawRequest } from '../http/kit.ts';
 import { requirePrometheus, startPrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
 
 let prom: RunningPrometheus;
@@ -48,35 +48,9 @@ interface Answer {
   body: { status: string; data?: unknown; code?: string; errorType?: string };
 }
 
-/** Splits the responses of one raw connection (chunked or Content-Length bodies). */
+/** The JSON answers of one raw connection, in order. */
 function answers(raw: string): Answer[] {
-  const out: Answer[] = [];
-  let rest = raw;
-  while (rest.startsWith('HTTP/1.1 ')) {
-    const i = rest.indexOf('\r\n\r\n');
-    const head = rest.slice(0, i);
-    rest = rest.slice(i + 4);
-    let body = '';
-    if (/\r\ntransfer-encoding: chunked/i.test(head)) {
-      for (;;) {
-        const e = rest.indexOf('\r\n');
-        const n = Number.parseInt(rest.slice(0, e), 16);
-        rest = rest.slice(e + 2);
-        if (n === 0) {
-          rest = rest.slice(2);
-          break;
-        }
-        body += rest.slice(0, n);
-        rest = rest.slice(n + 2);
-      }
-    } else {
-      const n = Number(/\r\ncontent-length: (\d+)/i.exec(head)?.[1] ?? rest.length);
-      body = rest.slice(0, n);
-      rest = rest.slice(n);
-    }
-    out.push({ status: Number(head.slice(9, 12)), body: JSON.parse(body) as Answer['body'] });
-  }
-  return out;
+  return parseRawResponses(raw).map((r) => ({ status: r.status, body: JSON.parse(r.body) as Answer['body'] }));
 }
 
 function tenants(a: Answer): string[] {

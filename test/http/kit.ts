@@ -233,3 +233,48 @@ export async function plainRequest(
     await new Promise((r) => server.close(r));
   }
 }
+
+/** One HTTP/1.x response read off a raw connection. */
+export interface RawResponse {
+  status: number;
+  head: string;
+  headers: Map<string, string[]>;
+  body: string;
+}
+
+/** Splits every HTTP/1.1 response on a raw connection (Content-Length or chunked bodies). */
+export function parseRawResponses(raw: string): RawResponse[] {
+  const out: RawResponse[] = [];
+  let rest = raw;
+  while (rest.startsWith('HTTP/1.')) {
+    const i = rest.indexOf('\r\n\r\n');
+    const head = rest.slice(0, i);
+    rest = rest.slice(i + 4);
+    const headers = new Map<string, string[]>();
+    for (const line of head.split('\r\n').slice(1)) {
+      const c = line.indexOf(':');
+      const k = line.slice(0, c).trim().toLowerCase();
+      headers.set(k, [...(headers.get(k) ?? []), line.slice(c + 1).trim()]);
+    }
+    let body = '';
+    if (headers.get('transfer-encoding')?.[0] === 'chunked') {
+      for (;;) {
+        const e = rest.indexOf('\r\n');
+        const n = Number.parseInt(rest.slice(0, e), 16);
+        rest = rest.slice(e + 2);
+        if (n === 0) {
+          rest = rest.slice(2);
+          break;
+        }
+        body += rest.slice(0, n);
+        rest = rest.slice(n + 2);
+      }
+    } else {
+      const n = Number(headers.get('content-length')?.[0] ?? rest.length);
+      body = rest.slice(0, n);
+      rest = rest.slice(n);
+    }
+    out.push({ status: Number(head.slice(9, 12)), head, headers, body });
+  }
+  return out;
+}

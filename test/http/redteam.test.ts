@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../../src/commands/serve.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
-import { cannedResponder, CANNED, fakeAuth, fakeEnforcer, rawRequest, startUpstream, testConfig, type RecordingUpstream, type Responder } from './kit.ts';
+import { cannedResponder, CANNED, fakeAuth, fakeEnforcer, parseRawResponses, rawRequest, startUpstream, testConfig, type RawResponse, type RecordingUpstream, type Responder } from './kit.ts';
 
 let up: RecordingUpstream;
 let gw: RunningServer;
@@ -26,52 +26,8 @@ beforeEach(() => {
   up.responder = cannedResponder;
 });
 
-interface RawResponse {
-  status: number;
-  head: string;
-  headers: Map<string, string[]>;
-  body: string;
-}
-
-/** Splits every HTTP/1.1 response on a raw connection (Content-Length or chunked bodies). */
-function parseAll(raw: string): RawResponse[] {
-  const out: RawResponse[] = [];
-  let rest = raw;
-  while (rest.startsWith('HTTP/1.')) {
-    const i = rest.indexOf('\r\n\r\n');
-    const head = rest.slice(0, i);
-    rest = rest.slice(i + 4);
-    const headers = new Map<string, string[]>();
-    for (const line of head.split('\r\n').slice(1)) {
-      const c = line.indexOf(':');
-      const k = line.slice(0, c).trim().toLowerCase();
-      headers.set(k, [...(headers.get(k) ?? []), line.slice(c + 1).trim()]);
-    }
-    let body = '';
-    if (headers.get('transfer-encoding')?.[0] === 'chunked') {
-      for (;;) {
-        const e = rest.indexOf('\r\n');
-        const n = Number.parseInt(rest.slice(0, e), 16);
-        rest = rest.slice(e + 2);
-        if (n === 0) {
-          rest = rest.slice(2);
-          break;
-        }
-        body += rest.slice(0, n);
-        rest = rest.slice(n + 2);
-      }
-    } else {
-      const n = Number(headers.get('content-length')?.[0] ?? rest.length);
-      body = rest.slice(0, n);
-      rest = rest.slice(n);
-    }
-    out.push({ status: Number(head.slice(9, 12)), head, headers, body });
-  }
-  return out;
-}
-
 async function one(raw: string): Promise<RawResponse> {
-  const all = parseAll(await rawRequest(gw.url, raw));
+  const all = parseRawResponses(await rawRequest(gw.url, raw));
   assert.equal(all.length, 1, 'exactly one response');
   return all[0]!;
 }
@@ -246,7 +202,7 @@ describe('pipelined requests on one connection', () => {
     };
     const keep = (q: string) => `GET /api/v1/query?query=${q} HTTP/1.1\r\nHost: gw\r\n${ALICE}\r\n`;
     const raw = await rawRequest(gw.url, keep('a') + keep('b') + get('/api/v1/query?query=c'));
-    const all = parseAll(raw);
+    const all = parseRawResponses(raw);
     assert.deepEqual(all.map((r) => r.status), [200, 200, 200]);
     assert.deepEqual(all.map((r) => (JSON.parse(r.body) as { data: string }).data), ['a', 'b', 'c'].map((q) => `/api/v1/query?query=E%5Bteam-fruit%5D%28${q}%29`));
     assert.equal(up.requests.length, 3);
@@ -256,7 +212,7 @@ describe('pipelined requests on one connection', () => {
   it('a request smuggled behind an unauthenticated body is parsed as its own request, with its own auth', async () => {
     const smuggled = `GET /api/v1/query?query=inner HTTP/1.1\r\nHost: gw\r\n\r\n`;
     const raw = await rawRequest(gw.url, `POST /api/v1/query HTTP/1.1\r\nHost: gw\r\n${ALICE}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${8}\r\n\r\nquery=up${smuggled.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`);
-    const all = parseAll(raw);
+    const all = parseRawResponses(raw);
     assert.deepEqual(all.map((r) => r.status), [200, 401]);
     assert.equal(up.requests.length, 1);
     assert.equal(up.requests[0]!.body, 'query=E%5Bteam-fruit%5D%28up%29');
@@ -311,7 +267,7 @@ describe('pipelining cannot multiply upstream load', () => {
     };
     const n = 8;
     const raw = Array.from({ length: n }, (_, i) => `GET /api/v1/query?query=q${i} HTTP/1.1\r\nHost: gw\r\n${ALICE}${i === n - 1 ? 'Connection: close\r\n' : ''}\r\n`).join('');
-    const all = parseAll(await rawRequest(gw.url, raw));
+    const all = parseRawResponses(await rawRequest(gw.url, raw));
     assert.equal(all.length, n);
     assert.ok(all.every((r) => r.status === 200));
     assert.equal(max, 1, 'one upstream request at a time per connection');
