@@ -32,6 +32,7 @@ export const DEFAULTS = Object.freeze({
   max_query_bytes: 32_768,
   cache_size: 10_000,
   max_body_bytes: 1_048_576,
+  max_match_params: 1000,
   realm: 'promfence',
   basic_cache_ttl_ms: 60_000,
   log_level: 'info' as const,
@@ -283,6 +284,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
 
   const limits = strict({
     max_body_bytes: positiveInt(1).default(DEFAULTS.max_body_bytes),
+    max_match_params: positiveInt(1).default(DEFAULTS.max_match_params),
   }).prefault({});
 
   const auth = strict({

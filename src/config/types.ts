@@ -44,6 +44,12 @@ export interface Config {
   limits: {
     /** Maximum POST body bytes. Default 1048576. */
     max_body_bytes: number;
+    /**
+     * Most `match[]` values one request may carry (URL and body together); more → 400
+     * `invalid_parameter`. Each is parsed, enforced and printed, so this bounds the work one
+     * request can cause. Default 1000.
+     */
+    max_match_params: number;
   };
   auth: {
     bearer_tokens: BearerTokenEntry[];

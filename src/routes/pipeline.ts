@@ -161,7 +161,7 @@ export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]
  *   `label+header` does both. Header modes refuse `*` and IDs outside Mimir's charset (403).
  * - Then the deferred tenant-policy error (see {@link resolveTenants}) is thrown.
  *
- * @param config `enforce.*`, `promql.max_query_bytes`
+ * @param config `enforce.*`, `promql.max_query_bytes`, `limits.max_match_params`
  * @param enforcer the PromQL engine
  * @param syntax resolves the upstream dialect (`promql.syntax`, auto-detected)
  * @throws (via next) PromQL errors mapped by code (400/403/500), the deferred 403
@@ -193,6 +193,9 @@ export function enforceRequest(config: Config, enforcer: Enforcer, syntax: Synta
         }
       } else if (route.enforce === 'match' || route.enforce === 'match_required') {
         const selectors = params.all('match[]');
+        if (selectors.length > config.limits.max_match_params) {
+          throw new HttpError('invalid_parameter', `invalid parameter "match[]": ${selectors.length} values, more than limits.max_match_params (${config.limits.max_match_params}); split the request`);
+        }
         if (selectors.length === 0 && route.enforce === 'match_required') {
           throw new HttpError('invalid_parameter', 'invalid parameter "match[]": no match[] parameter provided');
         }

@@ -60,7 +60,7 @@ describe('config defaults', () => {
       select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true,
     });
     assert.deepEqual(c.promql, { syntax: 'auto', max_query_bytes: 32768, cache_size: 10000 });
-    assert.deepEqual(c.limits, { max_body_bytes: 1048576 });
+    assert.deepEqual(c.limits, { max_body_bytes: 1048576, max_match_params: 1000 });
     assert.equal(c.auth.realm, 'promfence');
     assert.equal(c.auth.basic_cache_ttl_ms, 60000);
     assert.deepEqual(c.auth.basic_users, []);

@@ -184,6 +184,16 @@ describe('match[] endpoints', () => {
     assert.deepEqual(calls.map((c) => c.input), ['body_sel', 'url_sel']);
   });
 
+  it('limits.max_match_params counts URL and body together (kit config: 3)', async () => {
+    const ok = await request(app()).post('/api/v1/series?match[]=a&match[]=b').set('Authorization', TOM).type('form').send('match%5B%5D=c');
+    assert.equal(ok.status, 200);
+    up.requests.length = 0;
+    const res = await request(app()).post('/api/v1/series?match[]=a&match[]=b').set('Authorization', TOM).type('form').send('match%5B%5D=c&match%5B%5D=d');
+    const body = assertEnvelope(res, 400, 'invalid_parameter');
+    assert.match(String(body.error), /4 values, more than limits\.max_match_params \(3\)/);
+    assert.equal(up.requests.length, 0, 'upstream must receive nothing');
+  });
+
   it('labels without match[]: the tenant selector is added', async () => {
     const res = await request(app()).get('/api/v1/labels?start=1').set('Authorization', TOM);
     assert.equal(res.status, 200);

@@ -95,7 +95,7 @@ export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () 
     upstream: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined },
     enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true },
     promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0 },
-    limits: { max_body_bytes: 4096 },
+    limits: { max_body_bytes: 4096, max_match_params: 3 },
     auth: { bearer_tokens: [], basic_users: [], realm: 'promfence', basic_cache_ttl_ms: 60000 },
     access: {
       subjects: {
