@@ -9,11 +9,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import bcrypt from 'bcryptjs';
 import { startPrometheus, requirePrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
-import { parseConfig } from '../../src/config/load.ts';
-import { startServer, type RunningServer } from '../../src/commands/serve.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import type { RunningServer } from '../../src/commands/serve.ts';
+import { startGateway } from '../kit/gateway.ts';
 
 const FRUIT = 'team-fruit';
 const VEGGIE = 'team-veggie';
@@ -94,31 +92,8 @@ async function directLabels(path: string, user: string, window: Record<string, s
 before(async () => {
   requirePrometheus();
   prom = await startPrometheus();
-  const hashes = Object.fromEntries(await Promise.all(USERS.map(async (u) => [u, await bcrypt.hash(PASSWORDS[u]!, 4)] as const)));
-  const yaml = `
-server:
-  listen: "127.0.0.1:0"
-upstream:
-  url: "${prom.url}"
-  timeout: 30s
-enforce:
-  label: tenant
-promql:
-  syntax: auto
-auth:
-  bearer_tokens:
-${USERS.map((u) => `    - { subject: ${u}, token: "${TOKENS[u]}" }`).join('\n')}
-  basic_users:
-${USERS.map((u) => `    - { subject: ${u}, password_hash: "${hashes[u]}" }`).join('\n')}
-access:
-  subjects:
-    alice: [${FRUIT}]
-    bob: [${VEGGIE}]
-    tom: [${FRUIT}, ${VEGGIE}]
-    ops: ["*"]
-`;
-  const config = parseConfig(yaml, { baseDir: process.cwd(), env: {} });
-  gw = await startServer(config, { logger: silentLogger() });
+  const tenantsOf = (u: string) => (u === 'ops' ? ['*'] : EXPECTED[u]!);
+  gw = await startGateway(prom.url, Object.fromEntries(USERS.map((u) => [u, { token: TOKENS[u]!, password: PASSWORDS[u]!, tenants: tenantsOf(u) }])));
 });
 
 after(async () => {

@@ -5,9 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { parseConfig } from '../../src/config/load.ts';
-import { startServer, type RunningServer } from '../../src/commands/serve.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import type { RunningServer } from '../../src/commands/serve.ts';
+import { startGateway } from '../kit/gateway.ts';
 import { parseRawResponses, rawRequest } from '../http/kit.ts';
 import { requirePrometheus, startPrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
 
@@ -17,24 +16,7 @@ let gw: RunningServer;
 before(async () => {
   requirePrometheus();
   prom = await startPrometheus();
-  const yaml = `
-server:
-  listen: "127.0.0.1:0"
-upstream:
-  url: "${prom.url}"
-  timeout: 30s
-enforce:
-  label: tenant
-promql:
-  syntax: auto
-auth:
-  bearer_tokens:
-    - { subject: alice, token: "fruit-token" }
-access:
-  subjects:
-    alice: [team-fruit]
-`;
-  gw = await startServer(parseConfig(yaml, { baseDir: process.cwd(), env: {} }), { logger: silentLogger() });
+  gw = await startGateway(prom.url, { alice: { token: 'fruit-token', tenants: ['team-fruit'] } });
 });
 after(async () => {
   await gw?.close();
