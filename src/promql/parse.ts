@@ -305,80 +305,79 @@ class Builder {
 
   // --- postfix modifiers: re-associated onto the nearest operand, as Go binds them ---
 
-  applyRange(e: Expr, range: number, node: SyntaxNode): Expr {
-    switch (e.kind) {
-      case 'Binary':
-        return { ...e, rhs: this.applyRange(e.rhs, range, node) };
-      case 'Unary':
-        return { ...e, expr: this.applyRange(e.expr, range, node) };
-      case 'VectorSelector':
-        if (e.offset !== undefined) this.fail('parse_error', 'no offset modifiers allowed before range', node);
-        if (e.at !== undefined) this.fail('parse_error', 'no @ modifiers allowed before range', node);
-        return { kind: 'MatrixSelector', selector: e, range };
-      default:
-        return this.fail('parse_error', 'ranges only allowed for vector selectors', node);
-    }
+  /**
+   * Go binds a postfix modifier to the nearest operand: through binary and unary
+   * expressions down to the rightmost operand (`a + b offset 5m` is `a + (b offset 5m)`,
+   * `-x[5m]` is `-(x[5m])`); lezer binds it to the whole expression. Rebuilds the path
+   * to that operand and applies `leaf` to it.
+   */
+  onNearestOperand(e: Expr, leaf: (operand: Expr) => Expr): Expr {
+    if (e.kind === 'Binary') return { ...e, rhs: this.onNearestOperand(e.rhs, leaf) };
+    if (e.kind === 'Unary') return { ...e, expr: this.onNearestOperand(e.expr, leaf) };
+    return leaf(e);
   }
 
-  applySubquery(e: Expr, range: number, step: number | undefined, node: SyntaxNode): Expr {
-    switch (e.kind) {
-      case 'Binary':
-        return { ...e, rhs: this.applySubquery(e.rhs, range, step, node) };
-      case 'Unary':
-        return { ...e, expr: this.applySubquery(e.expr, range, step, node) };
-      case 'NumberLiteral': {
+  applyRange(e: Expr, range: number, node: SyntaxNode): Expr {
+    return this.onNearestOperand(e, (x) => {
+      if (x.kind !== 'VectorSelector') return this.fail('parse_error', 'ranges only allowed for vector selectors', node);
+      if (x.offset !== undefined) this.fail('parse_error', 'no offset modifiers allowed before range', node);
+      if (x.at !== undefined) this.fail('parse_error', 'no @ modifiers allowed before range', node);
+      return { kind: 'MatrixSelector', selector: x, range };
+    });
+  }
+
+  applySubquery(e: Expr, range: number, step: number | undefined): Expr {
+    const leaf = (x: Expr): Expr => {
+      if (x.kind === 'NumberLiteral') {
         // lezer lexes `-1` as one token; in Go the sign is a unary operator that binds less
         // tightly than `[`: `-1[5m:]` is `-(1[5m:])`. The lexeme keeps the written signs.
-        const sign = e.lexeme[0];
+        const sign = x.lexeme[0];
         if (sign === '-' || sign === '+') {
-          const inner: NumberLiteral = { kind: 'NumberLiteral', value: sign === '-' ? -e.value : e.value, lexeme: e.lexeme.slice(1) };
-          return { kind: 'Unary', op: sign, expr: this.applySubquery(inner, range, step, node) };
+          const inner: NumberLiteral = { kind: 'NumberLiteral', value: sign === '-' ? -x.value : x.value, lexeme: x.lexeme.slice(1) };
+          return { kind: 'Unary', op: sign, expr: leaf(inner) };
         }
-        return { kind: 'Subquery', expr: e, range, step, offset: undefined, at: undefined };
       }
-      default:
-        return { kind: 'Subquery', expr: e, range, step, offset: undefined, at: undefined };
-    }
+      return { kind: 'Subquery', expr: x, range, step, offset: undefined, at: undefined };
+    };
+    return this.onNearestOperand(e, leaf);
   }
 
   applyOffset(e: Expr, ms: number, node: SyntaxNode): Expr {
-    switch (e.kind) {
-      case 'Binary':
-        return { ...e, rhs: this.applyOffset(e.rhs, ms, node) };
-      case 'Unary':
-        return { ...e, expr: this.applyOffset(e.expr, ms, node) };
-      case 'VectorSelector':
-        if (e.offset !== undefined) this.fail('parse_error', 'offset may not be set multiple times', node);
-        return { ...e, offset: ms };
-      case 'MatrixSelector':
-        if (e.selector.offset !== undefined) this.fail('parse_error', 'offset may not be set multiple times', node);
-        return { ...e, selector: { ...e.selector, offset: ms } };
-      case 'Subquery':
-        if (e.offset !== undefined) this.fail('parse_error', 'offset may not be set multiple times', node);
-        return { ...e, offset: ms };
-      default:
-        return this.fail('parse_error', 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery', node);
-    }
+    return this.onNearestOperand(e, (x) => {
+      const twice = () => this.fail('parse_error', 'offset may not be set multiple times', node);
+      switch (x.kind) {
+        case 'VectorSelector':
+          if (x.offset !== undefined) twice();
+          return { ...x, offset: ms };
+        case 'MatrixSelector':
+          if (x.selector.offset !== undefined) twice();
+          return { ...x, selector: { ...x.selector, offset: ms } };
+        case 'Subquery':
+          if (x.offset !== undefined) twice();
+          return { ...x, offset: ms };
+        default:
+          return this.fail('parse_error', 'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery', node);
+      }
+    });
   }
 
   applyAt(e: Expr, at: AtModifier, node: SyntaxNode): Expr {
-    switch (e.kind) {
-      case 'Binary':
-        return { ...e, rhs: this.applyAt(e.rhs, at, node) };
-      case 'Unary':
-        return { ...e, expr: this.applyAt(e.expr, at, node) };
-      case 'VectorSelector':
-        if (e.at !== undefined) this.fail('parse_error', '@ <timestamp> may not be set multiple times', node);
-        return { ...e, at };
-      case 'MatrixSelector':
-        if (e.selector.at !== undefined) this.fail('parse_error', '@ <timestamp> may not be set multiple times', node);
-        return { ...e, selector: { ...e.selector, at } };
-      case 'Subquery':
-        if (e.at !== undefined) this.fail('parse_error', '@ <timestamp> may not be set multiple times', node);
-        return { ...e, at };
-      default:
-        return this.fail('parse_error', '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery', node);
-    }
+    return this.onNearestOperand(e, (x) => {
+      const twice = () => this.fail('parse_error', '@ <timestamp> may not be set multiple times', node);
+      switch (x.kind) {
+        case 'VectorSelector':
+          if (x.at !== undefined) twice();
+          return { ...x, at };
+        case 'MatrixSelector':
+          if (x.selector.at !== undefined) twice();
+          return { ...x, selector: { ...x.selector, at } };
+        case 'Subquery':
+          if (x.at !== undefined) twice();
+          return { ...x, at };
+        default:
+          return this.fail('parse_error', '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery', node);
+      }
+    });
   }
 
   args(body: SyntaxNode, depth: number): Expr[] {
@@ -415,7 +414,7 @@ class Builder {
         if (range <= 0) this.fail('parse_error', 'duration must be greater than 0', r);
         const step = s === undefined ? undefined : this.duration(s);
         if (step !== undefined && step <= 0) this.fail('unsupported_syntax', 'subquery step must be greater than 0 (omit it for the default step)', s as SyntaxNode);
-        return this.applySubquery(this.expr(inner, depth + 1), range, step, r);
+        return this.applySubquery(this.expr(inner, depth + 1), range, step);
       }
       case 'OffsetExpr': {
         const [inner, kw, dur] = k;
