@@ -1,6 +1,5 @@
-// ESLint flat config: typescript-eslint's recommended rules, plus the module-boundary rule
-// of design.md: src/promql and src/enforce are framework-free (no Express, no node:http,
-// nothing else from src/).
+// ESLint flat config: typescript-eslint's recommended rules, plus the module-boundary rules
+// of design.md / docs/architecture.md.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
@@ -17,14 +16,34 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
-  {
-    files: ['src/promql/**/*.ts', 'src/enforce/**/*.ts'],
+  // Module boundaries (docs/architecture.md): the domain layers are framework-free and
+  // import only what lies below them: promql ← access ← enforce.
+  ...[
+    { files: ['src/promql/**/*.ts'], below: [] },
+    { files: ['src/access/**/*.ts'], below: ['promql'] },
+    { files: ['src/enforce/**/*.ts'], below: ['promql', 'access'] },
+  ].map(({ files, below }) => ({
+    files,
     rules: {
       'no-restricted-imports': ['error', {
         patterns: [
-          { group: ['express', 'express/*', 'node:http', 'http', 'node:https', 'https', 'http-proxy-middleware', 'passport*'], message: 'src/promql and src/enforce are framework-free (design.md module map).' },
-          { group: ['../config/*', '../auth/*', '../tenancy/*', '../routes/*', '../upstream/*', '../http/*', '../observability/*', '../app*', '../cli*'], message: 'src/promql and src/enforce import nothing from the rest of src/.' },
+          { group: ['express', 'express/*', 'node:http', 'http', 'node:https', 'https', 'node:net', 'passport*', 'winston', 'prom-client'], message: 'src/promql, src/access and src/enforce are framework-free (design.md module map).' },
+          {
+            group: ['config', 'auth', 'routes', 'upstream', 'http', 'observability', 'commands', 'promql', 'access', 'enforce', 'app*', 'server*', 'cli*']
+              .filter((m) => !below.includes(m) && !files[0].includes(`/${m}/`))
+              .map((m) => `../${m}${m.endsWith('*') ? '' : '/*'}`),
+            message: 'the domain layers import only the layers below them: promql ← access ← enforce.',
+          },
         ],
+      }],
+    },
+  })),
+  // The upstream client and relay are framework-free too (no Express): they speak node:http only.
+  {
+    files: ['src/upstream/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['express', 'express/*', 'passport*'], message: 'src/upstream is framework-free: a node:http client and relay (design.md module map).' }],
       }],
     },
   },

@@ -9,16 +9,16 @@
  * - baseline: `parser.parse(q)` of @prometheus-io/lezer-promql alone;
  * - cold: `enforceQuery(q, …)` (no cache: the whole parse → validate → inject → print →
  *   self-check pipeline on every call);
- * - miss: the first `EnforcementCache.enforceQuery` call per query on a fresh cache;
- * - warm: `EnforcementCache.enforceQuery(q, …)` after one priming call per query;
+ * - miss: the first `Enforcer.enforceQuery` call per query on a fresh cache;
+ * - warm: `Enforcer.enforceQuery(q, …)` after one priming call per query;
  * plus a cold pass over the whole real-world corpus, and ratios to the parse baseline.
  *
  * Env: BENCH_ROUNDS (default 30 for parse/cold, ×10 for warm).
  */
 import { cpus } from 'node:os';
 import { parser } from '@prometheus-io/lezer-promql';
-import { EnforcementCache, enforceQuery, type EnforceOptions } from '../src/enforce/index.ts';
-import { tenantList } from '../src/enforce/tenants.ts';
+import { tenantList, tenantPolicy } from '../src/access/index.ts';
+import { Enforcer, enforceQuery, type EnforceOptions } from '../src/enforce/index.ts';
 import { loadRealWorldQueries, type RealWorldQuery } from '../test/kit/corpus.ts';
 
 /** Hand-written HTTP RED (rate, errors, duration) dashboard queries. */
@@ -82,8 +82,8 @@ function main(): number {
   ];
   const queries = [...new Set(groups.flatMap(([, qs]) => qs))];
   const rounds = Number(process.env['BENCH_ROUNDS'] ?? 30);
-  const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(['team-fruit']), syntax: 'prometheus2' };
-  const opts2: EnforceOptions = { ...opts, tenants: tenantList(['team-fruit', 'team-veggie']) };
+  const opts: EnforceOptions = { policy: tenantPolicy('tenant', tenantList(['team-fruit'])), syntax: 'prometheus2' };
+  const opts2: EnforceOptions = { ...opts, policy: tenantPolicy('tenant', tenantList(['team-fruit', 'team-veggie'])) };
 
   // Every benchmark query must enforce: a refusal would make the figures meaningless.
   const refused = queries.filter((q) => {
@@ -118,11 +118,11 @@ function main(): number {
   // First call through a fresh cache (a miss: enforce + insert), fresh cache every round.
   const missSamples: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    const fresh = new EnforcementCache(10_000);
+    const fresh = new Enforcer({ maxEntries: 10_000 });
     missSamples.push(...measure(queries, 1, (q) => fresh.enforceQuery(q, opts)));
   }
   const miss = stats(missSamples);
-  const cache = new EnforcementCache(10_000);
+  const cache = new Enforcer({ maxEntries: 10_000 });
   for (const q of queries) cache.enforceQuery(q, opts);
   const warm = stats(measure(queries, rounds * 10, (q) => cache.enforceQuery(q, opts)));
   const corpus = rows.filter((r) => r.prometheus_2_42 === 'accepts').map((r) => r.query);
@@ -143,8 +143,8 @@ function main(): number {
   line('lezer parse (baseline)', parse, parse);
   line('enforceQuery cold, 1 tenant', cold, parse);
   line('enforceQuery cold, 2 tenants', cold2, parse);
-  line('EnforcementCache miss (1st call)', miss, parse);
-  line('EnforcementCache warm, 1 tenant', warm, parse);
+  line('Enforcer miss (1st call)', miss, parse);
+  line('Enforcer warm, 1 tenant', warm, parse);
   console.log(`\nwhole real-world corpus (${corpusOk.length} texts, 3 rounds):`);
   line('lezer parse (baseline)', corpusParse, corpusParse);
   line('enforceQuery cold, 1 tenant', corpusCold, corpusParse);

@@ -26,6 +26,9 @@ else
   echo "    up to date"
 fi
 
+echo "==> Building dist/ (npm run build)"
+npm run build --silent
+
 echo "==> Checking prometheus + promtool"
 bash scripts/ensure-prometheus.sh | sed 's/^/    /'
 

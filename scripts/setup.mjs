@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Installs what `npm test` and the demo need, so the README's commands work on a fresh
-// machine: npm packages (npm ci when node_modules is missing or older than the lock file)
-// and Debian's prometheus/promtool (apt-get as root; otherwise prints the one command to run).
+// machine: npm packages (npm ci when node_modules is missing or older than the lock file; its
+// `prepare` script builds dist/) and Debian's prometheus/promtool (apt-get as root; otherwise
+// prints the one command to run).
 // Uses only Node built-ins: it runs before node_modules exists.
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -9,9 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const [major] = process.versions.node.split('.').map(Number);
-if (major < 20) {
-  console.error(`promfence needs Node.js >= 20 (this is ${process.version})`);
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 20 || (major === 20 && minor < 6)) {
+  console.error(`promfence needs Node.js >= 20.6 (this is ${process.version}); install a newer Node.js`);
   process.exit(1);
 }
 

@@ -1,68 +1,86 @@
 /**
- * The gateway's Express application: the one place the middleware order is written.
+ * The gateway application: the one place the middleware order is written.
  *
  * ```
- * request id → access log → /-/healthy, /-/ready (no auth) → authenticate
- *   → route table (allow-list, exact canonical paths) → read params (URL + form body, Go semantics)
- *   → resolve tenants (grant, then narrowing) → enforce (PromQL / match[] / tenant header)
- *   → upstream proxy → [nothing else: a request falling through is a 500]
+ * request state (id, request-finished hook) → /-/healthy, /-/ready (no auth) → authenticate
+ *   → gateway: route table → parameters → plan (validate → policy → enforce) → upstream → relay
  * errors anywhere → one JSON envelope (src/http/error-handler.ts)
  * ```
  */
+import type { RequestListener } from 'node:http';
 import express from 'express';
 import type { RequestHandler } from 'express';
-import type winston from 'winston';
-import { createAuthMiddleware } from './auth/middleware.ts';
+import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
+import type { ProviderSeams } from './auth/providers/index.ts';
 import type { Config } from './config/types.ts';
-import { ctx } from './http/context.ts';
+import { Enforcer } from './enforce/index.ts';
 import { createErrorHandler } from './http/error-handler.ts';
 import { HttpError } from './http/errors.ts';
 import { healthProbes } from './http/health.ts';
-import { requestId } from './http/request-id.ts';
-import { accessLog } from './observability/access-log.ts';
-import { createLogger } from './observability/logger.ts';
-import { defaultEnforcer, enforceRequest, readRequestParams, resolveTenants, routeTable, type Enforcer, type Tenancy } from './routes/pipeline.ts';
-import * as tenancyModule from './tenancy/index.ts';
-import { createUpstreamProxy } from './upstream/proxy.ts';
-import { createSyntaxResolver } from './upstream/syntax.ts';
+import { requestState } from './http/state.ts';
+import { accessLogHook } from './observability/access-log.ts';
+import { onRequestFinished, type RequestFinishedHook } from './observability/hooks.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+import { createGatewayHandler, type GatewayDeps } from './routes/handler.ts';
+import { createUpstreamClient } from './upstream/client.ts';
+import { fetchBuildInfo, type BuildInfo } from './upstream/probe.ts';
+import { createSyntaxResolver, SYNTAX_PROBE_TIMEOUT_MS } from './upstream/syntax.ts';
 
 /** Replaceable collaborators of {@link createApp} (tests inject fakes; production uses none). */
 export interface AppDeps {
   /** Default: `createLogger(config.log.level)`. */
-  logger?: winston.Logger;
-  /** Authentication middleware. Default: `createAuthMiddleware(config, logger)` (src/auth). */
+  logger?: Logger;
+  /** Authentication middleware. Default: the authenticator of `config.auth` (src/auth). */
   authenticate?: RequestHandler;
-  /** Tenant resolution. Default: src/tenancy. */
-  tenancy?: Tenancy;
-  /** PromQL engine. Default: src/enforce (with its cache of `promql.cache_size` entries). */
-  enforcer?: Enforcer;
-  /** fetch used by the `promql.syntax: auto` buildinfo probe. Default: global fetch. */
-  fetch?: typeof fetch;
+  /** Test seams of the real authenticator (bcrypt compare, clock, cache size). */
+  authSeams?: ProviderSeams;
+  /** PromQL enforcer. Default: an {@link Enforcer} bounded by `promql.cache_size` / `cache_max_bytes`. */
+  enforcer?: GatewayDeps['enforcer'];
+  /** The `promql.syntax: auto` probe. Default: GET buildinfo through the prometheus upstream. */
+  probe?: () => Promise<BuildInfo>;
   /** Clock in ms for the probe's retry delay. Default: Date.now. */
   now?: () => number;
+  /** More request-finished hooks (metrics, audit), after the access log. */
+  hooks?: readonly RequestFinishedHook[];
 }
 
-const closers = new WeakMap<express.Express, () => void>();
+/** A built application. */
+export interface App {
+  /** The request listener (an Express app) for `http.createServer` or a server's swap. */
+  readonly handler: RequestListener;
+  /** The enforcer (cache statistics). */
+  readonly enforcer: GatewayDeps['enforcer'];
+  /** Releases upstream keep-alive sockets and provider resources (after the last request). */
+  close(): void;
+}
 
 /**
  * Builds the gateway application for a validated configuration.
  *
  * @param config the validated, defaulted configuration (src/config/types.ts)
  * @param deps optional collaborators (see {@link AppDeps})
- * @returns an Express app to hand to `http.createServer`; release its upstream sockets with
- *   {@link closeApp}
- * @throws TypeError when `upstream.url` is not an http(s) URL
- * @example const server = http.createServer(createApp(config)).listen(9095)
+ * @returns `{ handler, enforcer, close }`
+ * @throws TypeError when an upstream URL is not http(s) (the schema refuses it first)
+ * @example const app = createApp(config); http.createServer(app.handler).listen(9095)
  */
-export function createApp(config: Config, deps: AppDeps = {}): express.Express {
+export function createApp(config: Config, deps: AppDeps = {}): App {
   const logger = deps.logger ?? createLogger(config.log.level);
-  const proxy = createUpstreamProxy(config, logger);
-  const syntax = createSyntaxResolver(config, { logger, ...(deps.fetch ? { fetch: deps.fetch } : {}), ...(deps.now ? { now: deps.now } : {}) });
-  const enforcer = deps.enforcer ?? defaultEnforcer(config.promql.cache_size);
-  const tenancy = deps.tenancy ?? tenancyModule;
-  const setCode = (res: express.Response, code: string) => {
-    ctx(res).errorCode = code;
-  };
+  const prometheus = createUpstreamClient({
+    name: 'prometheus',
+    url: config.upstreams.prometheus.url,
+    timeoutMs: config.upstreams.prometheus.timeout_ms,
+    bearerToken: config.upstreams.prometheus.bearer_token,
+  });
+  const probe = deps.probe ?? (() => fetchBuildInfo(prometheus, 'promfence-syntax-probe', Math.min(config.upstreams.prometheus.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS)));
+  const syntax = createSyntaxResolver(config.promql.syntax, { probe, logger, ...(deps.now ? { now: deps.now } : {}) });
+  const enforcer = deps.enforcer ?? new Enforcer({ maxEntries: config.promql.cache_size, maxBytes: config.promql.cache_max_bytes });
+  let authenticator: Authenticator | undefined;
+  let authenticate = deps.authenticate;
+  if (authenticate === undefined) {
+    authenticator = createAuthenticator(config, logger, deps.authSeams);
+    authenticate = authenticator.middleware;
+  }
+  const hooks: RequestFinishedHook[] = [accessLogHook(logger), ...(deps.hooks ?? [])];
 
   const app = express();
   app.disable('x-powered-by');
@@ -71,25 +89,40 @@ export function createApp(config: Config, deps: AppDeps = {}): express.Express {
   // never by Express's qs parser.
   app.set('query parser', false);
 
-  app.use(requestId());
-  app.use(accessLog(logger));
+  app.use(requestState((s, res) => onRequestFinished(res, s, res.req.method, hooks)));
   app.use(healthProbes());
-  app.use(deps.authenticate ?? createAuthMiddleware(config, logger));
-  app.use(routeTable());
-  app.use(readRequestParams(config));
-  app.use(resolveTenants(config, logger, tenancy));
-  app.use(enforceRequest(config, enforcer, syntax));
-  app.use(proxy.handler);
+  app.use(authenticate);
+  app.use(createGatewayHandler({
+    enforcer,
+    grants: config.access,
+    plan: {
+      label: config.enforce.label,
+      mode: config.enforce.mode,
+      header: config.enforce.header,
+      selectParam: config.enforce.select_param,
+      selectHeader: config.enforce.select_header,
+      rejectForeignTenant: config.enforce.reject_foreign_tenant,
+      maxQueryBytes: config.promql.max_query_bytes,
+      maxMatchParams: config.limits.max_match_params,
+    },
+    maxBodyBytes: config.limits.max_body_bytes,
+    maxFilteredBytes: config.limits.max_filtered_response_bytes,
+    selectHeader: config.enforce.select_header.toLowerCase(),
+    upstreams: { prometheus },
+    syntax,
+    logger,
+  }));
   app.use(function promfenceFallthrough(_req, _res, next) {
     return next(new HttpError('internal_error', 'request fell through the pipeline (wiring bug)'));
   });
-  app.use(createErrorHandler(logger, setCode));
+  app.use(createErrorHandler(logger));
 
-  closers.set(app, () => proxy.close());
-  return app;
-}
-
-/** Releases the app's upstream keep-alive sockets (call after the HTTP server closed). */
-export function closeApp(app: express.Express): void {
-  closers.get(app)?.();
+  return {
+    handler: app,
+    enforcer,
+    close() {
+      prometheus.close();
+      authenticator?.close();
+    },
+  };
 }

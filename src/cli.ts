@@ -4,6 +4,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { processIO, EXIT_USAGE, type CommandIO } from './commands/io.ts';
+import { DEFAULT_MAX_QUERY_BYTES } from './promql/parse.ts';
+import { VERSION } from './version.ts';
 
 /**
  * Runs the CLI with `argv` as `process.argv` (node, script, args…) and returns the exit code.
@@ -13,6 +15,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
   let code = 0;
   const program = new Command('promfence')
     .description('Tenant-enforcing read gateway for Prometheus-compatible query APIs')
+    .version(VERSION, '-V, --version', 'print the version and exit')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
@@ -36,7 +39,7 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
     .requiredOption('-t, --tenant <id>', "allowed tenant, repeatable; '*' = unrestricted", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .addOption(new Option('-s, --syntax <dialect>', 'upstream PromQL dialect').choices(['prometheus2', 'prometheus3']).default('prometheus3'))
     .option('--jsonl', 'stdin holds one JSON object {"query": …} per line', false)
-    .option('--max-query-bytes <n>', 'query size cap in bytes', (v: string) => Number.parseInt(v, 10), 32768)
+    .option('--max-query-bytes <n>', 'query size cap in bytes', (v: string) => Number.parseInt(v, 10), DEFAULT_MAX_QUERY_BYTES)
     .argument('[query]', 'the PromQL query; omit to read stdin')
     .action(async (query: string | undefined, opts: { label: string; tenant: string[]; syntax: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes: number }) => {
       const { explainCommand } = await import('./commands/explain.ts');

@@ -1,8 +1,10 @@
-/** Authentication: the middleware, and the pure verification functions behind it. */
+/** Authentication: providers (one per method) registered as passport strategies, and the middleware. */
+export { createAuthenticator, MSG_AUTH_REQUIRED, MSG_MALFORMED, type Authenticator } from './authenticate.ts';
+export { ProviderStrategy, type AuthInput, type AuthOutcome, type AuthProvider, type StrategyOptions } from './provider.ts';
+export { createProvider, type ProviderSeams } from './providers/index.ts';
+export { bearerTokensProvider, verifyBearerToken, MSG_INVALID_BEARER } from './providers/bearer-tokens.ts';
 export {
-  createAuthMiddleware, accessTokenLocation, authChallenge, type AuthMiddlewareOptions,
-  MSG_AUTH_REQUIRED, MSG_INVALID_BEARER, MSG_INVALID_BASIC, MSG_MALFORMED, MSG_CREDENTIALS_IN_URL,
-} from './middleware.ts';
-export { verifyBearerToken, createBearerStrategy } from './bearer.ts';
-export { verifyBasicCredentials, createBasicVerifier, createBasicStrategy, bcryptCompare, type PasswordCompare, type BasicVerifier, type BasicVerifierOptions } from './basic.ts';
+  basicProvider, bcryptCompare, createBasicVerifier, verifyBasicCredentials, MSG_INVALID_BASIC,
+  type BasicVerifier, type BasicVerifierOptions, type PasswordCompare,
+} from './providers/basic.ts';
 export { parseAuthorization, type AuthorizationHeader } from './header.ts';

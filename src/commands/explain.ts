@@ -13,7 +13,8 @@
  *   be read (refused queries included), 1 when at least one line could not.
  * - `--tenant '*'` means unrestricted; no tenant at all is a usage error (exit 2).
  */
-import { enforceQuery, PromQLError, tenantList, type EnforceOptions, type TenantSet } from '../enforce/index.ts';
+import { tenantList, tenantPolicy, type TenantSet } from '../access/index.ts';
+import { enforceQuery, PromQLError, type EnforceOptions } from '../enforce/index.ts';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts';
 
 /** Arguments of {@link explainCommand} (as parsed by src/cli.ts). */
@@ -66,7 +67,7 @@ export async function explainCommand(args: ExplainArgs, io: CommandIO): Promise<
     io.stderr.write('usage: --max-query-bytes must be a positive integer\n');
     return EXIT_USAGE;
   }
-  const opts: EnforceOptions = { label: args.label, tenants, syntax: args.syntax, maxQueryBytes: args.maxQueryBytes };
+  const opts: EnforceOptions = { policy: tenantPolicy(args.label, tenants), syntax: args.syntax, maxQueryBytes: args.maxQueryBytes };
 
   if (args.query !== undefined) {
     try {

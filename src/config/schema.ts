@@ -9,13 +9,15 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { BasicUserEntry, BearerTokenEntry, Config } from './types.ts';
+import type { AuthProviderConfig, BasicUserEntry, BearerTokenEntry, Config, UpstreamConfig } from './types.ts';
+import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
+import { DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from '../enforce/engine.ts';
 import { readSecretFile } from './secrets.ts';
 import {
   bcryptHashProblem, groupProblem, headerNameProblem, labelNameProblem, listenProblem, paramNameProblem,
   parseDurationMs, parseUpstreamUrl, realmProblem, sha256HexProblem, subjectProblem, tokenProblem,
 } from './values.ts';
-import { tenantIdProblem } from '../tenancy/tenant-id.ts';
+import { tenantIdProblem } from '../access/tenant-id.ts';
 
 /** Default values (units: ms for durations, bytes for sizes), as documented in ./types.ts. */
 export const DEFAULTS = Object.freeze({
@@ -29,10 +31,12 @@ export const DEFAULTS = Object.freeze({
   select_header: 'X-Promfence-Tenant',
   reject_foreign_tenant: true,
   syntax: 'auto' as const,
-  max_query_bytes: 32_768,
-  cache_size: 10_000,
+  max_query_bytes: DEFAULT_MAX_QUERY_BYTES,
+  cache_size: DEFAULT_CACHE_ENTRIES,
+  cache_max_bytes: DEFAULT_CACHE_BYTES,
   max_body_bytes: 1_048_576,
   max_match_params: 1000,
+  max_filtered_response_bytes: 16 * 1024 * 1024,
   realm: 'promfence',
   basic_cache_ttl_ms: 60_000,
   log_level: 'info' as const,
@@ -249,7 +253,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     timeout: duration({ allowZero: false }).default(DEFAULTS.upstream_timeout_ms),
     bearer_token: z.string().optional(),
     bearer_token_file: z.string().optional(),
-  }).transform((u, ctx): Config['upstream'] => {
+  }).transform((u, ctx): UpstreamConfig => {
     if (u.bearer_token !== undefined && u.bearer_token_file !== undefined) {
       ctx.addIssue({ code: 'custom', message: ': has bearer_token and bearer_token_file; keep at most one' });
       return z.NEVER;
@@ -257,7 +261,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     const token = resolveSecret(ctx, sc, 'bearer_token', u.bearer_token, u.bearer_token_file, tokenProblem);
     if (token === undefined && (u.bearer_token !== undefined || u.bearer_token_file !== undefined)) return z.NEVER;
     return { url: u.url, timeout_ms: u.timeout, bearer_token: token };
-  });
+  }).transform((u): Config['upstreams'] => ({ prometheus: u }));
 
   const enforce = strict({
     label: checked(labelNameProblem).default(DEFAULTS.enforce_label),
@@ -280,11 +284,13 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     syntax: z.enum(['auto', 'prometheus2', 'prometheus3']).default(DEFAULTS.syntax),
     max_query_bytes: positiveInt(1).default(DEFAULTS.max_query_bytes),
     cache_size: positiveInt(0).default(DEFAULTS.cache_size),
+    cache_max_bytes: positiveInt(1024).default(DEFAULTS.cache_max_bytes),
   }).prefault({});
 
   const limits = strict({
     max_body_bytes: positiveInt(1).default(DEFAULTS.max_body_bytes),
     max_match_params: positiveInt(1).default(DEFAULTS.max_match_params),
+    max_filtered_response_bytes: positiveInt(1024).default(DEFAULTS.max_filtered_response_bytes),
   }).prefault({});
 
   const auth = strict({
@@ -312,7 +318,10 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     if (a.bearer_tokens.length === 0 && a.basic_users.length === 0) {
       ctx.addIssue({ code: 'custom', message: ': no credentials are configured, so every request would be refused; add auth.bearer_tokens or auth.basic_users' });
     }
-    return { bearer_tokens: a.bearer_tokens, basic_users: a.basic_users, realm: a.realm, basic_cache_ttl_ms: a.basic_cache_ttl };
+    const providers: AuthProviderConfig[] = [];
+    if (a.bearer_tokens.length > 0) providers.push({ kind: 'bearer_tokens', tokens: a.bearer_tokens });
+    if (a.basic_users.length > 0) providers.push({ kind: 'basic', users: a.basic_users, cache_ttl_ms: a.basic_cache_ttl });
+    return { realm: a.realm, providers };
   });
 
   const access = strict({
@@ -324,7 +333,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     level: z.enum(['error', 'warn', 'info', 'debug']).default(DEFAULTS.log_level),
   }).prefault({});
 
-  return strict({ server, upstream, enforce, promql, limits, auth, access, log });
+  return strict({ server, upstream, enforce, promql, limits, auth, access, log }).transform(({ upstream: upstreams, ...rest }): Config => ({ ...rest, upstreams }));
 }
 
 /** Formats a zod issue path as a config key path: `auth.bearer_tokens[2].token`, `access.subjects["system:sa"]`. */

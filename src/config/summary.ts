@@ -2,24 +2,29 @@
  * Human summary and warnings of a validated configuration (for `check-config` and startup logs).
  * Never includes a secret: tokens, hashes and the upstream credential are only counted.
  */
-import type { Config } from './types.ts';
+import { providerConfig, type Config } from './types.ts';
 import { formatDurationMs } from './values.ts';
 import { formatPath } from './schema.ts';
-import { grantedTenants } from '../tenancy/resolve.ts';
-import { HttpError } from '../http/errors.ts';
+import { AccessError } from '../access/errors.ts';
+import { principal, type AuthMethod } from '../access/principal.ts';
+import { grantedTenants } from '../access/resolve.ts';
 
 interface AuthSubject {
   subject: string;
   groups: readonly string[];
   where: string;
-  method: 'bearer' | 'basic';
+  method: AuthMethod;
 }
 
 function authSubjects(config: Config): AuthSubject[] {
-  return [
-    ...config.auth.bearer_tokens.map((e, i) => ({ subject: e.subject, groups: e.groups, where: `auth.bearer_tokens[${i}]`, method: 'bearer' as const })),
-    ...config.auth.basic_users.map((e, i) => ({ subject: e.subject, groups: e.groups, where: `auth.basic_users[${i}]`, method: 'basic' as const })),
-  ];
+  return config.auth.providers.flatMap((pc): AuthSubject[] => {
+    switch (pc.kind) {
+      case 'bearer_tokens':
+        return pc.tokens.map((e, i) => ({ subject: e.subject, groups: e.groups, where: `auth.bearer_tokens[${i}]`, method: pc.kind }));
+      case 'basic':
+        return pc.users.map((e, i) => ({ subject: e.subject, groups: e.groups, where: `auth.basic_users[${i}]`, method: pc.kind }));
+    }
+  });
 }
 
 /**
@@ -85,30 +90,31 @@ export function configWarnings(config: Config): string[] {
  */
 export function summarizeConfig(config: Config): string[] {
   const lines: string[] = [];
-  const { server, upstream, enforce, promql, auth } = config;
+  const { server, enforce, promql, auth } = config;
+  const upstream = config.upstreams.prometheus;
+  const bearer = providerConfig(auth, 'bearer_tokens');
+  const basic = providerConfig(auth, 'basic');
   lines.push(`listen: ${server.listen}` + (server.internal_listen ? ` (internal: ${server.internal_listen})` : ' (no internal listener)'));
   lines.push(`upstream: ${upstream.url} (timeout ${formatDurationMs(upstream.timeout_ms)}, ${upstream.bearer_token ? 'sends its own bearer token' : 'no upstream credential'})`);
   const headerPart = enforce.mode === 'label' ? '' : `, header ${enforce.header}`;
   lines.push(`enforce: label "${enforce.label}", mode ${enforce.mode}${headerPart}; narrowing via ?${enforce.select_param}= or ${enforce.select_header}; foreign tenant matchers ${enforce.reject_foreign_tenant ? 'rejected (403)' : 'allowed (empty result)'}`);
-  lines.push(`promql: syntax ${promql.syntax}, max query ${promql.max_query_bytes} bytes, cache ${promql.cache_size === 0 ? 'disabled' : `${promql.cache_size} entries`}`);
+  lines.push(`promql: syntax ${promql.syntax}, max query ${promql.max_query_bytes} bytes, cache ${promql.cache_size === 0 ? 'disabled' : `${promql.cache_size} entries, ${promql.cache_max_bytes} bytes`}`);
   const n = (k: number, one: string, many: string): string => `${k} ${k === 1 ? one : many}`;
-  lines.push(`auth: ${n(auth.bearer_tokens.length, 'bearer token', 'bearer tokens')}, ${n(auth.basic_users.length, 'basic user', 'basic users')} (realm "${auth.realm}", basic cache ${auth.basic_cache_ttl_ms === 0 ? 'disabled' : formatDurationMs(auth.basic_cache_ttl_ms)})`);
+  const basicCache = basic === undefined ? '' : `, basic cache ${basic.cache_ttl_ms === 0 ? 'disabled' : formatDurationMs(basic.cache_ttl_ms)}`;
+  lines.push(`auth: ${n(bearer?.tokens.length ?? 0, 'bearer token', 'bearer tokens')}, ${n(basic?.users.length ?? 0, 'basic user', 'basic users')} (order ${auth.providers.map((p) => p.kind).join(', ')}; realm "${auth.realm}"${basicCache})`);
   lines.push('subjects:');
   const seen = new Set<string>();
   for (const s of authSubjects(config)) {
-    const methods = [
-      ...(config.auth.bearer_tokens.some((e) => e.subject === s.subject) ? ['bearer'] : []),
-      ...(config.auth.basic_users.some((e) => e.subject === s.subject) ? ['basic'] : []),
-    ];
+    const methods = [...new Set(authSubjects(config).filter((x) => x.subject === s.subject).map((x) => (x.method === 'bearer_tokens' ? 'bearer' : x.method)))];
     if (seen.has(s.subject)) continue;
     seen.add(s.subject);
     const allGroups = [...new Set(authSubjects(config).filter((x) => x.subject === s.subject).flatMap((x) => x.groups))];
     let tenants: string;
     try {
-      const set = grantedTenants({ subject: s.subject, groups: allGroups, method: s.method }, config.access);
+      const set = grantedTenants(principal(s.subject, s.method, { groups: allGroups }), config.access);
       tenants = set.kind === 'all' ? 'ALL tenants (unrestricted)' : set.tenants.join(', ');
     } catch (err) {
-      if (!(err instanceof HttpError)) throw err;
+      if (!(err instanceof AccessError)) throw err;
       tenants = 'NO tenants (requests get 403 no_tenants)';
     }
     const groupPart = allGroups.length > 0 ? `; groups: ${allGroups.join(', ')}` : '';

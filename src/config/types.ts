@@ -11,13 +11,12 @@ export interface Config {
     /** Maximum request header bytes (Node's limit, raised). Default 1048576 (1 MiB, like Go). */
     max_header_bytes: number;
   };
-  upstream: {
-    /** Base URL, may carry a path prefix: http://mimir:8080/prometheus. Normalised: no trailing "/", no query, no credentials. */
-    url: string;
-    /** Upstream request timeout in ms. Default 120000 ("2m"). */
-    timeout_ms: number;
-    /** Credential promfence sends upstream (never the client's), resolved secret. */
-    bearer_token: string | undefined;
+  /**
+   * Named upstreams. YAML `upstream:` is `prometheus` (the Prometheus-compatible query API);
+   * the Alertmanager issue adds `alertmanager`.
+   */
+  upstreams: {
+    prometheus: UpstreamConfig;
   };
   enforce: {
     /** Default "tenant". */
@@ -38,8 +37,10 @@ export interface Config {
     syntax: 'auto' | 'prometheus2' | 'prometheus3';
     /** Default 32768. */
     max_query_bytes: number;
-    /** Enforced-result cache entries. Default 10000; 0 disables. */
+    /** Enforcement cache entries. Default 10000; 0 disables. */
     cache_size: number;
+    /** Enforcement cache bound in bytes (estimated). Default 33554432 (32 MiB). */
+    cache_max_bytes: number;
   };
   limits: {
     /** Maximum POST body bytes. Default 1048576. */
@@ -50,14 +51,20 @@ export interface Config {
      * request can cause. Default 1000.
      */
     max_match_params: number;
+    /**
+     * Largest upstream answer promfence buffers to filter (rules, alerts, metadata), bytes
+     * after decompression; larger → 502. Default 16777216 (16 MiB).
+     */
+    max_filtered_response_bytes: number;
   };
   auth: {
-    bearer_tokens: BearerTokenEntry[];
-    basic_users: BasicUserEntry[];
     /** Realm in WWW-Authenticate. Default "promfence". */
     realm: string;
-    /** How long verified basic credentials are cached, ms. Default 60000. */
-    basic_cache_ttl_ms: number;
+    /**
+     * The configured authentication methods, in the order they are tried (`auth.order`);
+     * only methods with credentials appear (no basic users → no basic provider).
+     */
+    providers: AuthProviderConfig[];
   };
   access: {
     /** subject -> tenants ("*" = all). */
@@ -69,6 +76,31 @@ export interface Config {
     /** winston level. Default "info". */
     level: 'error' | 'warn' | 'info' | 'debug';
   };
+}
+
+/** One Prometheus-compatible (or Alertmanager) upstream. */
+export interface UpstreamConfig {
+  /** Base URL, may carry a path prefix: http://mimir:8080/prometheus. Normalised: no trailing "/", no query, no credentials. */
+  url: string;
+  /** Upstream request timeout in ms. Default 120000 ("2m"). */
+  timeout_ms: number;
+  /** Credential promfence sends upstream (never the client's), resolved secret. */
+  bearer_token: string | undefined;
+}
+
+/**
+ * One configured authentication method (a member per provider of src/auth/providers).
+ * Adding a provider adds a member here and a case in src/auth/providers/index.ts.
+ */
+export type AuthProviderConfig =
+  /** `auth.bearer_tokens`: static bearer tokens. */
+  | { kind: 'bearer_tokens'; tokens: BearerTokenEntry[] }
+  /** `auth.basic_users` with `auth.basic_cache_ttl` (ms; default 60000, 0 disables the cache). */
+  | { kind: 'basic'; users: BasicUserEntry[]; cache_ttl_ms: number };
+
+/** The provider config of `kind` in `config.auth.providers`, if configured. */
+export function providerConfig<K extends AuthProviderConfig['kind']>(auth: { providers: readonly AuthProviderConfig[] }, kind: K): Extract<AuthProviderConfig, { kind: K }> | undefined {
+  return auth.providers.find((p): p is Extract<AuthProviderConfig, { kind: K }> => p.kind === kind);
 }
 
 /** A static bearer token; exactly one of token / token_sha256 was configured (token_file resolves to token). */

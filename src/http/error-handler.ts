@@ -2,30 +2,35 @@
  * The one place that writes promfence's error responses: the Prometheus JSON envelope with
  * the status and headers of the error table (design.md), exactly once per request.
  */
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ErrorRequestHandler } from 'express';
 import type { ServerResponse } from 'node:http';
-import type winston from 'winston';
+import { AccessError } from '../access/errors.ts';
+import type { Logger } from '../observability/logger.ts';
 import { PromQLError } from '../promql/errors.ts';
 import { ERROR_TABLE, HttpError, errorBody, isErrorCode } from './errors.ts';
 
 /**
  * Converts anything thrown in the pipeline into an {@link HttpError}:
- * an HttpError as is; a {@link PromQLError} by its code (`forbidden_tenant` 403,
- * `internal_error` 500, the others 400), prefixed with the parameter it came from when
- * given; anything else → 500 `internal_error` with a generic message (never the cause's
- * text, which may quote internals).
+ *
+ * - an HttpError as is;
+ * - an {@link AccessError} (src/access) by its code (`no_tenants`/`forbidden_tenant` 403,
+ *   `invalid_parameter` 400), message unchanged;
+ * - a {@link PromQLError} by its code (`forbidden_tenant` 403, `internal_error` 500, the
+ *   others 400), prefixed with the parameter it came from when given (`invalid parameter
+ *   "query": …`, like Prometheus);
+ * - anything else → 500 `internal_error` with a generic message (never the cause's text,
+ *   which may quote internals).
  *
  * @param err the thrown value
- * @param param the request parameter being enforced (`query`, `match[]`), for the
- *   Prometheus-style message `invalid parameter "query": …`
+ * @param param the request parameter being enforced (`query`, `match[]`)
  * @param subject the authenticated subject: a `forbidden_tenant` from the engine is then
- *   phrased `tenant "x" is not granted to subject "alice"`
+ *   phrased `tenant "x" is not granted to subject "alice"`, like a refused narrowing
  */
 export function toHttpError(err: unknown, param?: string, subject?: string): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof AccessError) return new HttpError(err.code, err.message, { cause: err });
   if (err instanceof PromQLError && isErrorCode(err.code)) {
     if (err.code === 'forbidden_tenant' && err.tenant !== undefined && subject !== undefined) {
-      // Same wording as a refused narrowing (src/tenancy), so both 403s read alike.
       return new HttpError('forbidden_tenant', `tenant ${JSON.stringify(err.tenant)} is not granted to subject ${JSON.stringify(subject)}`, { cause: err });
     }
     const prefix = param !== undefined && err.code !== 'internal_error' && err.code !== 'forbidden_tenant' ? `invalid parameter ${JSON.stringify(param)}: ` : '';
@@ -62,25 +67,27 @@ export function sendError(res: ServerResponse, err: HttpError, onCode?: (code: s
 }
 
 /**
- * The final Express error handler: every error ends in one envelope via {@link sendError}.
- * 5xx of promfence's own making are logged at `error` with the cause's stack; client
- * errors are not logged here (the access line carries their `code`).
+ * The final Express error handler: every error ends in one envelope via {@link sendError},
+ * its code recorded on the request state. 5xx of promfence's own making are logged at
+ * `error` with the cause's stack; client errors are not logged here (the access line
+ * carries their `code`).
  *
  * @param logger receives internal errors (never request secrets)
- * @param setCode records the code on the request context (for the access log)
  */
-export function createErrorHandler(logger: winston.Logger, setCode: (res: Response, code: string) => void): ErrorRequestHandler {
+export function createErrorHandler(logger: Logger): ErrorRequestHandler {
   return function promfenceErrorHandler(err: unknown, _req, res, _next) {
     const httpErr = toHttpError(err);
+    const s = res.locals.promfence;
     if (httpErr.code === 'internal_error') {
       const cause = httpErr.cause ?? err;
       logger.error('internal error', {
-        request_id: (res.locals as { promfence?: { id?: string } }).promfence?.id,
+        request_id: s?.id,
         error: cause instanceof Error ? cause.message : String(cause),
         stack: cause instanceof Error ? cause.stack : undefined,
       });
     }
-    sendError(res, httpErr, (code) => setCode(res, code));
-    return;
+    sendError(res, httpErr, (code) => {
+      if (s !== undefined) s.errorCode = code;
+    });
   };
 }

@@ -15,6 +15,8 @@ export const ERROR_TABLE = {
   duplicate_parameter: { status: 400, errorType: 'bad_data' },
   invalid_parameter: { status: 400, errorType: 'bad_data' },
   credentials_in_url: { status: 400, errorType: 'bad_data' },
+  /** The access policy (several label selectors) cannot be applied to this query without changing its meaning. */
+  unsupported_policy: { status: 400, errorType: 'bad_data' },
   /** A request Node's HTTP parser refused (malformed request line or headers). */
   bad_request: { status: 400, errorType: 'bad_data' },
   unauthenticated: { status: 401, errorType: 'unauthorized' },

@@ -17,7 +17,11 @@
  *   so that re-encoding the parsed value reproduces the same bytes.
  */
 import type { IncomingMessage } from 'node:http';
+import { parse as parseContentType } from 'content-type';
 import { HttpError } from './errors.ts';
+import { encodeComponent, percentDecode } from './percent.ts';
+
+export { encodeComponent } from './percent.ts';
 
 /** One decoded parameter and where it came from. */
 export interface ParamPair {
@@ -66,43 +70,6 @@ export class RequestParams {
 const SEMICOLON = 0x3b;
 const AMPERSAND = 0x26;
 const EQUALS = 0x3d;
-const PLUS = 0x2b;
-const PERCENT = 0x25;
-
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function hexValue(b: number | undefined): number {
-  if (b === undefined) return -1;
-  if (b >= 0x30 && b <= 0x39) return b - 0x30;
-  if (b >= 0x41 && b <= 0x46) return b - 0x41 + 10;
-  if (b >= 0x61 && b <= 0x66) return b - 0x61 + 10;
-  return -1;
-}
-
-/** Go's `url.QueryUnescape` on bytes, then strict UTF-8; `null` when invalid. */
-function unescapeComponent(bytes: Uint8Array): string | null {
-  const out = new Uint8Array(bytes.length);
-  let n = 0;
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i] as number;
-    if (b === PERCENT) {
-      const hi = hexValue(bytes[i + 1]);
-      const lo = hexValue(bytes[i + 2]);
-      if (hi < 0 || lo < 0) return null;
-      out[n++] = hi * 16 + lo;
-      i += 2;
-    } else if (b === PLUS) {
-      out[n++] = 0x20;
-    } else {
-      out[n++] = b;
-    }
-  }
-  try {
-    return utf8.decode(out.subarray(0, n));
-  } catch {
-    return null;
-  }
-}
 
 /**
  * Decodes a query string or form body like Go's `url.ParseQuery`, but fails where Go would
@@ -132,22 +99,14 @@ export function decodeForm(bytes: Uint8Array, source: 'url' | 'body'): ParamPair
     const eq = seg.indexOf(EQUALS);
     const rawKey = eq < 0 ? seg : seg.subarray(0, eq);
     const rawValue = eq < 0 ? new Uint8Array(0) : seg.subarray(eq + 1);
-    const name = unescapeComponent(rawKey);
-    const value = name === null ? null : unescapeComponent(rawValue);
+    const name = percentDecode(rawKey, true);
+    const value = name === null ? null : percentDecode(rawValue, true);
     if (name === null || value === null) {
       throw new HttpError('invalid_parameter', `invalid parameter: malformed percent-encoding or non-UTF-8 bytes in ${where}`);
     }
     pairs.push({ name, value, source });
   }
   return pairs;
-}
-
-/**
- * Percent-encodes one form component. Everything except `A-Z a-z 0-9 - _ . ~` is escaped
- * (Go's `url.QueryEscape` set; a space becomes `%20`, which Go decodes identically).
- */
-export function encodeComponent(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
 /**
@@ -214,22 +173,29 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
-/** A parsed `Content-Type`: lower-cased essence and parameters; null when malformed. */
-function parseMediaType(value: string): { essence: string; params: Map<string, string> } | null {
-  const parts = value.split(';');
-  const essence = (parts.shift() ?? '').trim().toLowerCase();
-  if (!/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/.test(essence)) return null;
-  const params = new Map<string, string>();
-  for (const raw of parts) {
-    const p = raw.trim();
-    if (p === '') continue;
-    const eq = p.indexOf('=');
-    if (eq <= 0) return null;
-    let v = p.slice(eq + 1).trim();
-    if (v.startsWith('"') && v.endsWith('"') && v.length >= 2) v = v.slice(1, -1);
-    params.set(p.slice(0, eq).trim().toLowerCase(), v);
+const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
+/**
+ * A parsed `Content-Type`: lower-cased type and parameters, or null when malformed. The
+ * `content-type` package (2.x, the one Express uses) splits the header leniently, skipping
+ * what it cannot read; Go's `mime.ParseMediaType` refuses it (and then ignores the body). So
+ * the type (`token/token`), the parameter names (tokens, RFC 9110) and the presence of `=` in
+ * every parameter are checked here: `garbage`, `a/b; x` and `a/b; =x` are refused.
+ */
+function parseMediaType(value: string): { essence: string; params: Record<string, string> } | null {
+  const segments = value.split(';').slice(1).filter((p) => p.trim() !== '');
+  if (segments.some((p) => !p.includes('='))) return null;
+  let parsed: ReturnType<typeof parseContentType>;
+  try {
+    parsed = parseContentType(value);
+  } catch {
+    return null;
   }
-  return { essence, params };
+  const essence = parsed.type.toLowerCase();
+  const slash = essence.indexOf('/');
+  if (slash <= 0 || !TOKEN.test(essence.slice(0, slash)) || !TOKEN.test(essence.slice(slash + 1))) return null;
+  for (const name of Object.keys(parsed.parameters)) if (!TOKEN.test(name)) return null;
+  return { essence, params: parsed.parameters };
 }
 
 /**
@@ -261,7 +227,7 @@ export function bodyIsForm(method: string, contentType: string | undefined, cont
     return false;
   }
   if (media?.essence === 'application/x-www-form-urlencoded') {
-    const charset = media.params.get('charset')?.toLowerCase();
+    const charset = media.params['charset']?.toLowerCase();
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8' && charset !== 'us-ascii') {
       throw refuse(`charset "${charset}" is not supported (UTF-8 only)`);
     }

@@ -1,20 +1,34 @@
 /**
- * The process logger: winston, one JSON object per line on stdout.
- *
- * Every line has `time` (RFC 3339), `level` and `msg` (winston's `message`, renamed so the
- * access line reads `{"msg":"request",…}`), plus the structured fields of the call.
- * Never pass a token, an `Authorization` header, a password or a query text to it.
+ * The logger promfence's code writes to: a minimal interface ({@link Logger}), implemented
+ * with winston (JSON lines). Nothing outside this file depends on winston, so tests can pass
+ * any object with these four methods.
  */
 import winston from 'winston';
 
-/** Log levels promfence uses (winston's npm levels, subset). */
+/** Log levels promfence uses (winston's npm levels, subset), most severe first. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+/** Structured fields of one log line (never a credential: see README, "Logs"). */
+export type LogFields = Readonly<Record<string, unknown>>;
+
+/**
+ * What promfence logs through. Each call writes one JSON line
+ * `{"time":…,"level":…,"msg":<message>,…fields}` when the level is enabled.
+ */
+export interface Logger {
+  error(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  info(message: string, fields?: LogFields): void;
+  debug(message: string, fields?: LogFields): void;
+  /** True when lines of `level` are written (skip building expensive fields otherwise). */
+  isEnabled(level: LogLevel): boolean;
+}
 
 /** Options of {@link createLogger}. */
 export interface LoggerOptions {
   /** Drop every line (tests). Default false. */
   readonly silent?: boolean;
-  /** Where lines go; default a winston Console transport (stdout). Tests pass a stream to capture lines. */
+  /** Where lines go; default stdout. Tests pass a stream to capture lines. */
   readonly stream?: NodeJS.WritableStream;
 }
 
@@ -26,19 +40,19 @@ const renameMessage = winston.format((info) => {
 });
 
 /**
- * Creates the JSON logger.
+ * Creates the JSON logger (winston with a Console or Stream transport).
  *
  * @param level minimum level written (`error` < `warn` < `info` < `debug`); default `info`
  * @param options `silent` (drop everything) and `stream` (write lines there instead of stdout)
- * @returns a winston logger; `logger.info('request', { request_id, … })` writes
+ * @returns a {@link Logger}; `logger.info('request', { request_id, … })` writes
  *   `{"time":"…","level":"info","msg":"request","request_id":"…"}`
  * @example createLogger('debug', { silent: process.env.PROMFENCE_TEST === '1' })
  */
-export function createLogger(level: LogLevel = 'info', options: LoggerOptions = {}): winston.Logger {
+export function createLogger(level: LogLevel = 'info', options: LoggerOptions = {}): Logger {
   const transport = options.stream
     ? new winston.transports.Stream({ stream: options.stream })
     : new winston.transports.Console();
-  return winston.createLogger({
+  const w = winston.createLogger({
     level,
     silent: options.silent ?? false,
     format: winston.format.combine(
@@ -52,9 +66,18 @@ export function createLogger(level: LogLevel = 'info', options: LoggerOptions = 
     ),
     transports: [transport],
   });
+  const silent = options.silent ?? false;
+  return {
+    error: (m, f) => void w.error(m, f),
+    warn: (m, f) => void w.warn(m, f),
+    info: (m, f) => void w.info(m, f),
+    debug: (m, f) => void w.debug(m, f),
+    isEnabled: (l) => !silent && w.isLevelEnabled(l),
+  };
 }
 
 /** A logger that writes nothing (tests, and callers that do not care). */
-export function silentLogger(): winston.Logger {
-  return createLogger('error', { silent: true });
+export function silentLogger(): Logger {
+  const nop = (): void => {};
+  return { error: nop, warn: nop, info: nop, debug: nop, isEnabled: () => false };
 }

@@ -198,35 +198,43 @@ export function walk(expr: Expr, visit: (node: Expr) => void): void {
 
 /**
  * Rebuilds `expr` bottom-up, replacing every vector selector (including those inside matrix
- * selectors, subqueries, calls, aggregation parameters and binary operands) by `fn(selector)`.
+ * selectors, subqueries, calls, aggregation parameters and binary operands) by
+ * `fn(selector, call)`, where `call` is the function name when the selector, or the matrix
+ * selector holding it, is a direct argument of a function call (`absent(up)`,
+ * `rate(x[5m])`), and `undefined` everywhere else (inside parentheses, operators,
+ * aggregations, subqueries).
  *
  * @throws Error on an unknown node kind
  */
-export function mapSelectors(expr: Expr, fn: (vs: VectorSelector) => VectorSelector): Expr {
+export function mapSelectors(expr: Expr, fn: (vs: VectorSelector, call: string | undefined) => VectorSelector): Expr {
+  return mapIn(expr, fn, undefined);
+}
+
+function mapIn(expr: Expr, fn: (vs: VectorSelector, call: string | undefined) => VectorSelector, call: string | undefined): Expr {
   switch (expr.kind) {
     case 'NumberLiteral':
     case 'StringLiteral':
       return expr;
     case 'VectorSelector':
-      return fn(expr);
+      return fn(expr, call);
     case 'MatrixSelector':
-      return { ...expr, selector: fn(expr.selector) };
+      return { ...expr, selector: fn(expr.selector, call) };
     case 'Subquery':
-      return { ...expr, expr: mapSelectors(expr.expr, fn) };
+      return { ...expr, expr: mapIn(expr.expr, fn, undefined) };
     case 'Unary':
-      return { ...expr, expr: mapSelectors(expr.expr, fn) };
+      return { ...expr, expr: mapIn(expr.expr, fn, undefined) };
     case 'Paren':
-      return { ...expr, expr: mapSelectors(expr.expr, fn) };
+      return { ...expr, expr: mapIn(expr.expr, fn, undefined) };
     case 'Call':
-      return { ...expr, args: expr.args.map((a) => mapSelectors(a, fn)) };
+      return { ...expr, args: expr.args.map((a) => mapIn(a, fn, expr.func)) };
     case 'Aggregation':
       return {
         ...expr,
-        param: expr.param === undefined ? undefined : mapSelectors(expr.param, fn),
-        expr: mapSelectors(expr.expr, fn),
+        param: expr.param === undefined ? undefined : mapIn(expr.param, fn, undefined),
+        expr: mapIn(expr.expr, fn, undefined),
       };
     case 'Binary':
-      return { ...expr, lhs: mapSelectors(expr.lhs, fn), rhs: mapSelectors(expr.rhs, fn) };
+      return { ...expr, lhs: mapIn(expr.lhs, fn, undefined), rhs: mapIn(expr.rhs, fn, undefined) };
     default:
       return assertNever(expr);
   }

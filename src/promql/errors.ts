@@ -11,6 +11,7 @@ export type PromQLErrorCode =
   | 'unsupported_function' // a function refused by policy (info()) or unknown to the configured syntax
   | 'unsupported_syntax' // syntax the configured upstream does not accept (or promfence refuses)
   | 'query_too_large' // text longer than the configured cap
+  | 'unsupported_policy' // the access policy cannot be applied to this query without changing its meaning
   | 'internal_error'; // the self-check failed or an unknown node was met: fail closed
 
 /** A position in the query text: 1-based line and column (in code points), 0-based offset (UTF-16). */

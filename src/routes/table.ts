@@ -1,106 +1,80 @@
 /**
- * The route table: an explicit allow-list, one line per route. Anything not listed is
- * 404 `unknown_route` (for an authenticated caller); a listed path with another method is
- * 405 `method_not_allowed` with `Allow`.
+ * The route table: an explicit allow-list, one entry per route, as data (./types.ts `Route`).
+ * Anything not listed is 404 `unknown_route` (for an authenticated caller); a listed path with
+ * another method is 405 `method_not_allowed` with `Allow`.
  *
  * Path policy (threat-model.md, "Path tricks"): a route matches only its exact canonical
  * path, byte for byte. `//api/v1/query`, `/api/v1/./query`, `/api/v1/query/`,
  * `/api/v1/%71uery`, `/API/v1/query`, `..` segments and absolute-form targets are all 404:
  * promfence never guesses what an upstream router would make of them, and forwards only
- * the canonical path it matched. The one variable segment, `<name>` in
- * `/api/v1/label/<name>/values`, is data: it is percent-decoded (strict UTF-8), must not be
+ * the canonical path it matched. A variable segment (`<name>` in
+ * `/api/v1/label/<name>/values`) is data: it is percent-decoded (strict UTF-8), must not be
  * empty, `.`, `..` or contain `/` (Go decodes the path before routing, so a `%2F` would not
  * reach Prometheus's handler either), and is forwarded re-encoded.
  *
- * Routes scoped by later issues (rules, alerts, metadata, targets, status/* other than
- * buildinfo, admin, remote read, query_explain, the UI) are deliberately absent.
+ * Adding a route: one entry below (name, path, methods, singular parameters, PromQL kind,
+ * and, when it is not a plain Prometheus API call, its own plan and response mode). See
+ * docs/architecture.md.
  */
 import { HttpError } from '../http/errors.ts';
-import { encodeComponent } from '../http/params.ts';
-
-/** How a route's parameters are enforced. */
-export type EnforceKind =
-  /** `query` is PromQL: required, enforced with enforceQuery, replaced by the enforced text. */
-  | 'query'
-  /** each `match[]` enforced with enforceSeriesSelector; none given → the tenant selector is added. */
-  | 'match'
-  /** like `match`, but at least one `match[]` is required (400 `no match[] parameter provided`, as Prometheus answers for series). */
-  | 'match_required'
-  /** no PromQL parameter (status/buildinfo). */
-  | 'none';
-
-/** One allow-listed route. */
-export interface RouteSpec {
-  /** Stable name, used in logs and context, e.g. `query_range`. */
-  readonly name: string;
-  /** Allowed methods (uppercase). */
-  readonly methods: readonly ('GET' | 'POST')[];
-  /** How parameters are enforced. */
-  readonly enforce: EnforceKind;
-  /**
-   * Parameters the route knows that may be given once (URL and body together). `match[]`,
-   * the narrowing parameter and unknown parameters are not singular.
-   */
-  readonly singular: readonly string[];
-  /** False for routes that read no tenant data (buildinfo): no tenant header is required. */
-  readonly tenantScoped: boolean;
-}
-
-/** A matched route and the canonical path to forward (percent-encoded, no upstream prefix). */
-export interface RouteMatch {
-  readonly route: RouteSpec;
-  readonly path: string;
-}
+import { encodeComponent, percentDecode } from '../http/percent.ts';
+import type { ForwardTarget, Method, PlanInput, PromQLParams, ResponseMode, Route, RouteMatch } from './types.ts';
 
 const INSTANT = ['time', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
 const RANGE = ['start', 'end', 'step', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
 const WINDOW = ['start', 'end', 'limit'] as const;
 
-function route(name: string, methods: RouteSpec['methods'], enforce: EnforceKind, singular: readonly string[], tenantScoped = true): RouteSpec {
-  const all = enforce === 'query' ? ['query', ...singular] : [...singular];
-  return Object.freeze({ name, methods: Object.freeze([...methods]), enforce, singular: Object.freeze(all), tenantScoped });
+const JSON_STREAM: ResponseMode = Object.freeze({ kind: 'stream', body: 'json' });
+const EXPOSITION_STREAM: ResponseMode = Object.freeze({ kind: 'stream', body: 'exposition' });
+
+/**
+ * The plan of every Prometheus API route: the same method and canonical path on the
+ * `prometheus` upstream, the enforced parameters, the tenancy headers.
+ */
+export function forwardToPrometheus(input: PlanInput): ForwardTarget {
+  return { upstream: 'prometheus', method: input.method, path: input.path, params: input.params, headers: input.tenancyHeaders };
 }
 
-/** Routes with a fixed path, keyed by their exact canonical path (the allow-list). */
-export const FIXED_ROUTES: ReadonlyMap<string, RouteSpec> = new Map([
-  ['/api/v1/query', route('query', ['GET', 'POST'], 'query', INSTANT)],
-  ['/api/v1/query_range', route('query_range', ['GET', 'POST'], 'query', RANGE)],
-  ['/api/v1/query_exemplars', route('query_exemplars', ['GET', 'POST'], 'query', ['start', 'end'])],
-  ['/api/v1/format_query', route('format_query', ['GET', 'POST'], 'query', [])],
-  ['/api/v1/series', route('series', ['GET', 'POST'], 'match_required', WINDOW)],
-  ['/api/v1/labels', route('labels', ['GET', 'POST'], 'match', WINDOW)],
+function route(name: string, path: string, methods: readonly Method[], promql: PromQLParams, singular: readonly string[], opts: { tenantScoped?: boolean; response?: ResponseMode } = {}): Route {
+  const all = promql === 'query' ? ['query', ...singular] : [...singular];
+  return Object.freeze({
+    name, path, methods: Object.freeze([...methods]), promql, singular: Object.freeze(all),
+    tenantScoped: opts.tenantScoped ?? true, plan: forwardToPrometheus, response: opts.response ?? JSON_STREAM,
+  });
+}
+
+/** Every route, in the order they are documented (README, "Endpoints"). */
+export const ROUTES: readonly Route[] = Object.freeze([
+  route('query', '/api/v1/query', ['GET', 'POST'], 'query', INSTANT),
+  route('query_range', '/api/v1/query_range', ['GET', 'POST'], 'query', RANGE),
+  route('query_exemplars', '/api/v1/query_exemplars', ['GET', 'POST'], 'query', ['start', 'end']),
+  route('format_query', '/api/v1/format_query', ['GET', 'POST'], 'query', []),
+  route('series', '/api/v1/series', ['GET', 'POST'], 'match_required', WINDOW),
+  route('labels', '/api/v1/labels', ['GET', 'POST'], 'match', WINDOW),
+  route('label_values', '/api/v1/label/{name}/values', ['GET'], 'match', WINDOW),
   // design.md: none given → the tenant selector is added (Prometheus itself answers an
   // empty 200 without match[]; for all tenants nothing is added, so that stays true).
-  ['/federate', route('federate', ['GET'], 'match', [])],
-  ['/api/v1/status/buildinfo', route('buildinfo', ['GET'], 'none', [], false)],
+  route('federate', '/federate', ['GET'], 'match', [], { response: EXPOSITION_STREAM }),
+  route('buildinfo', '/api/v1/status/buildinfo', ['GET'], 'none', [], { tenantScoped: false }),
 ]);
 
-/** `GET /api/v1/label/<name>/values` (GET only, as in Prometheus). */
-export const LABEL_VALUES_ROUTE: RouteSpec = route('label_values', ['GET'], 'match', WINDOW);
+interface PatternRoute {
+  readonly route: Route;
+  readonly prefix: string;
+  readonly suffix: string;
+}
 
-const LABEL_VALUES = /^\/api\/v1\/label\/([^/?#]+)\/values$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const FIXED: ReadonlyMap<string, Route> = new Map(ROUTES.filter((r) => !r.path.includes('{')).map((r) => [r.path, r]));
+const PATTERNS: readonly PatternRoute[] = ROUTES.filter((r) => r.path.includes('{')).map((r) => {
+  const open = r.path.indexOf('{');
+  const close = r.path.indexOf('}', open);
+  return { route: r, prefix: r.path.slice(0, open), suffix: r.path.slice(close + 1) };
+});
 
-/** Strict percent-decoding of one path segment (Go's PathUnescape: `+` stays `+`); null when invalid. */
+/** Strict decoding of one path segment (Go's PathUnescape: `+` stays `+`); null when invalid. */
 function decodeSegment(seg: string): string | null {
-  if (/%(?![0-9A-Fa-f]{2})/.test(seg)) return null;
-  const bytes: number[] = [];
-  for (let i = 0; i < seg.length; i++) {
-    const c = seg.charCodeAt(i);
-    if (c === 0x25) {
-      bytes.push(Number.parseInt(seg.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else if (c > 0xff) {
-      return null;
-    } else {
-      bytes.push(c);
-    }
-  }
-  try {
-    return utf8.decode(Uint8Array.from(bytes));
-  } catch {
-    return null;
-  }
+  for (let i = 0; i < seg.length; i++) if (seg.charCodeAt(i) > 0xff) return null;
+  return percentDecode(Buffer.from(seg, 'latin1'), false);
 }
 
 /**
@@ -108,16 +82,20 @@ function decodeSegment(seg: string): string | null {
  *
  * @param rawPath e.g. `/api/v1/query` or `/api/v1/label/U__http_2e_status/values`
  * @returns the route and canonical forward path, or undefined when the path is not in the table
- * @example matchRoute('/api/v1/label/job/values') // → { route: LABEL_VALUES_ROUTE, path: '/api/v1/label/job/values' }
+ * @example matchRoute('/api/v1/label/%6a%6Fb/values') // → { route: label_values, path: '/api/v1/label/job/values', segment: 'job' }
  */
 export function matchRoute(rawPath: string): RouteMatch | undefined {
-  const fixed = FIXED_ROUTES.get(rawPath);
-  if (fixed) return { route: fixed, path: rawPath };
-  const m = LABEL_VALUES.exec(rawPath);
-  if (!m) return undefined;
-  const name = decodeSegment(m[1] as string);
-  if (name === null || name === '' || name === '.' || name === '..' || name.includes('/')) return undefined;
-  return { route: LABEL_VALUES_ROUTE, path: `/api/v1/label/${encodeComponent(name)}/values` };
+  const fixed = FIXED.get(rawPath);
+  if (fixed) return { route: fixed, path: rawPath, segment: undefined };
+  for (const p of PATTERNS) {
+    if (rawPath.length <= p.prefix.length + p.suffix.length || !rawPath.startsWith(p.prefix) || !rawPath.endsWith(p.suffix)) continue;
+    const raw = rawPath.slice(p.prefix.length, rawPath.length - p.suffix.length);
+    if (raw.includes('/') || raw.includes('?') || raw.includes('#')) continue;
+    const segment = decodeSegment(raw);
+    if (segment === null || segment === '' || segment === '.' || segment === '..' || segment.includes('/')) return undefined;
+    return { route: p.route, path: p.prefix + encodeComponent(segment) + p.suffix, segment };
+  }
+  return undefined;
 }
 
 /**

@@ -1,21 +1,21 @@
 /**
- * Header policy of the upstream request: an allow-list of client headers (everything else,
- * including `Authorization`, `Cookie`, `X-Scope-OrgID`, `THANOS-TENANT`,
- * `X-Prom-Label-Policy`, the narrowing header, `Forwarded`/`X-Forwarded-*` and hop-by-hop
- * headers, is dropped), plus the headers promfence sets itself (threat-model.md invariant 5).
- * An allow-list fails closed: a tenancy header invented tomorrow is dropped today.
+ * Header policy of the upstream exchange, in one file (threat-model.md invariant 5):
+ *
+ * - requests: an allow-list of client headers ({@link FORWARDED_CLIENT_HEADERS}); everything
+ *   else, including `Authorization`, `Cookie`, `X-Scope-OrgID`, `THANOS-TENANT`,
+ *   `X-Prom-Label-Policy`, the narrowing header, `Forwarded`/`X-Forwarded-*` and hop-by-hop
+ *   headers, is dropped. An allow-list fails closed: a tenancy header invented tomorrow is
+ *   dropped today. promfence adds its own: `Host`, `X-Request-Id`, the upstream credential,
+ *   the tenancy headers of the plan, and the body's `Content-Type`/`Content-Length`;
+ * - responses: a drop-list ({@link DROPPED_RESPONSE_HEADERS}, plus every `Access-Control-*`).
  */
-import type { TenantSet } from '../enforce/tenants.ts';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { TenantSet } from '../access/tenants.ts';
+import { quoteForMessage, tenantIdProblem } from '../access/tenant-id.ts';
 import { HttpError } from '../http/errors.ts';
-import { quoteForMessage, tenantIdProblem } from '../tenancy/index.ts';
 
-/**
- * Client request headers copied to the upstream request (lower-case). Everything else sent
- * upstream is promfence's own: `host` (the upstream's), `x-request-id`, `authorization`
- * (`upstream.bearer_token`), `content-type`/`content-length` of the rebuilt POST body, and
- * the tenant header in header modes (see src/upstream/proxy.ts `upstreamHeaders`).
- */
-export const FORWARDED_CLIENT_HEADERS: ReadonlySet<string> = new Set([
+/** Client request headers copied to the upstream request (lower-case). */
+export const FORWARDED_CLIENT_HEADERS: readonly string[] = Object.freeze([
   'accept',
   'accept-encoding',
   'accept-language',
@@ -24,6 +24,54 @@ export const FORWARDED_CLIENT_HEADERS: ReadonlySet<string> = new Set([
   'traceparent',
   'tracestate',
 ]);
+
+/**
+ * The allow-listed client headers of a request (single values only; Node joins repeated
+ * headers of these names into one string).
+ */
+export function forwardedClientHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of FORWARDED_CLIENT_HEADERS) {
+    const v = headers[name];
+    if (typeof v === 'string') out[name] = v;
+  }
+  return out;
+}
+
+/**
+ * Upstream response headers never relayed to the client: cookies and authentication
+ * challenges of the upstream (a browser would store or answer them for promfence's origin),
+ * redirects and their relatives (they reveal the upstream's internal address and are refused
+ * anyway), hop-by-hop headers, `X-Request-Id` (promfence's own id stays), and transport
+ * details the relay recomputes (`Content-Length` and `Content-Encoding` of filtered answers
+ * are set by the relay itself).
+ */
+export const DROPPED_RESPONSE_HEADERS: ReadonlySet<string> = new Set([
+  'set-cookie',
+  'set-cookie2',
+  'www-authenticate',
+  'proxy-authenticate',
+  'location',
+  'content-location',
+  'refresh',
+  'link',
+  'x-request-id',
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'alt-svc',
+  'strict-transport-security',
+  'clear-site-data',
+]);
+
+/** True for a response header the client never sees ({@link DROPPED_RESPONSE_HEADERS} and CORS grants). */
+export function isDroppedResponseHeader(name: string): boolean {
+  return DROPPED_RESPONSE_HEADERS.has(name) || name.startsWith('access-control-');
+}
 
 /**
  * The tenant header value for header mode: the tenant IDs joined by `|` (Cortex/Mimir

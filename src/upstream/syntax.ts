@@ -7,9 +7,9 @@
  * (network error, non-2xx, not JSON) also means `prometheus2`, and the probe is retried
  * after {@link SYNTAX_RETRY_MS}. Concurrent callers share one probe.
  */
-import type winston from 'winston';
-import type { Config } from '../config/types.ts';
 import type { Syntax } from '../enforce/index.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { BuildInfo } from './probe.ts';
 
 /** Delay before a failed detection is retried, in ms (60 s). */
 export const SYNTAX_RETRY_MS = 60_000;
@@ -17,13 +17,13 @@ export const SYNTAX_RETRY_MS = 60_000;
 /** Upper bound of the probe's own timeout, in ms (the probe delays the first query). */
 export const SYNTAX_PROBE_TIMEOUT_MS = 10_000;
 
-/** Dependencies of {@link createSyntaxResolver} (injectable for tests). */
+/** Dependencies of {@link createSyntaxResolver}. */
 export interface SyntaxResolverDeps {
-  /** WHATWG fetch; default the global one. */
-  readonly fetch?: typeof fetch;
+  /** Reads the upstream's buildinfo (src/upstream/probe.ts `fetchBuildInfo` in production). */
+  readonly probe: () => Promise<BuildInfo>;
   /** Clock in ms; default Date.now. */
   readonly now?: () => number;
-  readonly logger: winston.Logger;
+  readonly logger: Logger;
 }
 
 /** Returns the dialect to enforce with; never rejects. */
@@ -42,33 +42,24 @@ export function syntaxForVersion(version: unknown): Syntax {
 }
 
 /**
- * Creates the resolver for `config.promql.syntax`: a constant for `prometheus2` /
- * `prometheus3`, the cached buildinfo probe for `auto`.
+ * Creates the resolver for `promql.syntax`: a constant for `prometheus2` / `prometheus3`, the
+ * cached buildinfo probe for `auto`.
  *
- * @param config reads `promql.syntax`, `upstream.url`, `upstream.bearer_token`, `upstream.timeout_ms`
- * @param deps fetch, clock, logger
+ * @param configured `config.promql.syntax`
+ * @param deps probe, clock, logger
  */
-export function createSyntaxResolver(config: Config, deps: SyntaxResolverDeps): SyntaxResolver {
-  const configured = config.promql.syntax;
+export function createSyntaxResolver(configured: 'auto' | Syntax, deps: SyntaxResolverDeps): SyntaxResolver {
   if (configured !== 'auto') return () => Promise.resolve(configured);
-  const doFetch = deps.fetch ?? globalThis.fetch;
   const now = deps.now ?? Date.now;
-  const url = config.upstream.url.replace(/\/+$/, '') + '/api/v1/status/buildinfo';
   let detected: Syntax | undefined;
   let retryAt = 0;
   let inflight: Promise<Syntax> | undefined;
 
   const probe = async (): Promise<Syntax> => {
     try {
-      const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'promfence' };
-      if (config.upstream.bearer_token !== undefined) headers.Authorization = `Bearer ${config.upstream.bearer_token}`;
-      // redirect: 'manual': a redirect is a failed probe (status 3xx), never followed to a
-      // host that would then receive the upstream credential or choose the dialect.
-      const res = await doFetch(url, { headers, redirect: 'manual', signal: AbortSignal.timeout(Math.min(config.upstream.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS)) });
-      if (!res.ok) throw new Error(`status ${res.status}`);
-      const body = (await res.json()) as { data?: { version?: unknown } };
-      detected = syntaxForVersion(body.data?.version);
-      deps.logger.info('upstream PromQL syntax detected', { syntax: detected, version: typeof body.data?.version === 'string' ? body.data.version : undefined });
+      const info = await deps.probe();
+      detected = syntaxForVersion(info.version);
+      deps.logger.info('upstream PromQL syntax detected', { syntax: detected, version: info.version });
       return detected;
     } catch (err) {
       retryAt = now() + SYNTAX_RETRY_MS;

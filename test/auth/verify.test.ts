@@ -2,8 +2,8 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import { verifyBearerToken } from '../../src/auth/bearer.ts';
-import { createBasicVerifier, verifyBasicCredentials } from '../../src/auth/basic.ts';
+import { verifyBearerToken } from '../../src/auth/providers/bearer-tokens.ts';
+import { createBasicVerifier, verifyBasicCredentials } from '../../src/auth/providers/basic.ts';
 import { parseAuthorization } from '../../src/auth/header.ts';
 import type { BasicUserEntry, BearerTokenEntry } from '../../src/config/types.ts';
 
@@ -12,8 +12,8 @@ const entries: BearerTokenEntry[] = Array.from({ length: 50 }, (_, i) => ({ subj
 
 describe('verifyBearerToken', () => {
   it('finds the first and the last entry', () => {
-    assert.deepEqual(verifyBearerToken('token-0', entries), { subject: 's0', groups: [], method: 'bearer' });
-    assert.deepEqual(verifyBearerToken('token-49', entries), { subject: 's49', groups: ['g'], method: 'bearer' });
+    assert.deepEqual(verifyBearerToken('token-0', entries), { subject: 's0', groups: [], tenants: [], method: 'bearer_tokens' });
+    assert.deepEqual(verifyBearerToken('token-49', entries), { subject: 's49', groups: ['g'], tenants: [], method: 'bearer_tokens' });
   });
   it('returns null for unknown, empty, prefix, or differently-cased tokens', () => {
     for (const t of ['token-50', '', 'token-', 'TOKEN-1', 'token-1 ', sha('token-1')]) assert.equal(verifyBearerToken(t, entries), null, t);
@@ -30,7 +30,7 @@ describe('verifyBearerToken', () => {
 describe('verifyBasicCredentials', () => {
   const users: BasicUserEntry[] = [{ subject: 'bob', password_hash: bcrypt.hashSync('pw', 4), groups: ['g'] }];
   it('accepts the right password', async () => {
-    assert.deepEqual(await verifyBasicCredentials('bob', 'pw', users), { subject: 'bob', groups: ['g'], method: 'basic' });
+    assert.deepEqual(await verifyBasicCredentials('bob', 'pw', users), { subject: 'bob', groups: ['g'], tenants: [], method: 'basic' });
   });
   it('refuses a wrong password and a wrong-case username', async () => {
     assert.equal(await verifyBasicCredentials('bob', 'pW', users), null);
@@ -66,21 +66,22 @@ describe('createBasicVerifier', () => {
     const c = counting();
     const verify = createBasicVerifier({ users, ttlMs: 60_000, compare: c.compare });
     const out = await Promise.all(Array.from({ length: 10 }, () => verify('u1', 'p1')));
-    assert.ok(out.every((p) => p?.subject === 'u1'));
+    assert.ok(out.every((found) => found?.subject === 'u1'));
     assert.equal(c.calls(), 1);
   });
-  it('the cache is bounded: the oldest entry is evicted', async () => {
+  it('the cache is bounded: the least recently used entry is evicted', async () => {
     const c = counting();
     const verify = createBasicVerifier({ users, ttlMs: 60_000, compare: c.compare, maxEntries: 2 });
     await verify('u0', 'p0');
     await verify('u1', 'p1');
-    await verify('u2', 'p2'); // evicts u0
+    await verify('u0', 'p0'); // u0 is now the most recently used
+    await verify('u2', 'p2'); // evicts u1 (a FIFO cache would evict u0)
     assert.equal(c.calls(), 3);
     await verify('u2', 'p2');
-    await verify('u1', 'p1');
-    assert.equal(c.calls(), 3);
     await verify('u0', 'p0');
-    assert.equal(c.calls(), 4);
+    assert.equal(c.calls(), 3, 'u0 and u2 must still be cached');
+    await verify('u1', 'p1');
+    assert.equal(c.calls(), 4, 'u1 must have been evicted');
   });
   it('two verifiers (a config reload) do not share a cache', async () => {
     const c = counting();

@@ -8,6 +8,7 @@ import { loadConfig, ConfigError } from '../../src/config/load.ts';
 import { configWarnings, summarizeConfig } from '../../src/config/summary.ts';
 import { main } from '../../src/cli.ts';
 import { memoryIO } from './helpers.ts';
+import { providerConfig } from '../../src/config/types.ts';
 
 const HASH = '$2b$04$CCCCCCCCCCCCCCCCCCCCC.tc0DlVVKb6PbexJ3mr/5eeGyOp09Uc2';
 let dir = '';
@@ -106,12 +107,12 @@ describe('loadConfig', () => {
     const p = join(dir, 'conf', 'c.yaml');
     writeFileSync(p, 'upstream: {url: "http://u:1"}\nauth: {bearer_tokens: [{subject: a, token_file: secrets/tok}]}\n');
     const c = await loadConfig(p, {});
-    assert.equal(c.auth.bearer_tokens.length, 1);
+    assert.equal(providerConfig(c.auth, 'bearer_tokens')?.tokens.length, 1);
   });
 
   it('uses the given env for ${env:NAME}', async () => {
     const p = file('env.yaml', 'upstream: {url: "${env:U}"}\nauth: {bearer_tokens: [{subject: a, token: t0123456}]}\n');
-    assert.equal((await loadConfig(p, { U: 'http://x:1/' })).upstream.url, 'http://x:1');
+    assert.equal((await loadConfig(p, { U: 'http://x:1/' })).upstreams.prometheus.url, 'http://x:1');
     await assert.rejects(loadConfig(p, {}), (e: unknown) => e instanceof ConfigError && e.message === 'config: upstream.url: environment variable U is not set (referenced as ${env:U})');
   });
 });

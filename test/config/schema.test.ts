@@ -8,6 +8,10 @@ import { parseConfig, ConfigError } from '../../src/config/load.ts';
 import type { createConfigSchema } from '../../src/config/schema.ts';
 import type { Config } from '../../src/config/types.ts';
 import type { z } from 'zod';
+import { providerConfig, type BasicUserEntry, type BearerTokenEntry } from '../../src/config/types.ts';
+
+const tokensOf = (c: Config): BearerTokenEntry[] => providerConfig(c.auth, 'bearer_tokens')?.tokens ?? [];
+const usersOf = (c: Config): BasicUserEntry[] => providerConfig(c.auth, 'basic')?.users ?? [];
 
 // Type-level contract: the schema's output is exactly Config (both directions assignable).
 type SchemaOut = z.output<ReturnType<typeof createConfigSchema>>;
@@ -54,22 +58,22 @@ describe('config defaults', () => {
   it('fills every documented default from a minimal file', () => {
     const c = parse(MIN);
     assert.deepEqual(c.server, { listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576 });
-    assert.deepEqual(c.upstream, { url: 'http://127.0.0.1:9090', timeout_ms: 120000, bearer_token: undefined });
+    assert.deepEqual(c.upstreams, { prometheus: { url: 'http://127.0.0.1:9090', timeout_ms: 120000, bearer_token: undefined } });
     assert.deepEqual(c.enforce, {
       label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant',
       select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true,
     });
-    assert.deepEqual(c.promql, { syntax: 'auto', max_query_bytes: 32768, cache_size: 10000 });
-    assert.deepEqual(c.limits, { max_body_bytes: 1048576, max_match_params: 1000 });
+    assert.deepEqual(c.promql, { syntax: 'auto', max_query_bytes: 32768, cache_size: 10000, cache_max_bytes: 33554432 });
+    assert.deepEqual(c.limits, { max_body_bytes: 1048576, max_match_params: 1000, max_filtered_response_bytes: 16777216 });
     assert.equal(c.auth.realm, 'promfence');
-    assert.equal(c.auth.basic_cache_ttl_ms, 60000);
-    assert.deepEqual(c.auth.basic_users, []);
+    assert.deepEqual(c.auth.providers.map((p) => p.kind), ['bearer_tokens'], 'no basic provider without basic users');
+    assert.deepEqual(usersOf(c), []);
     assert.deepEqual(c.log, { level: 'info' });
   });
 
   it('hashes a clear token and does not keep it', () => {
     const c = parse(MIN);
-    assert.deepEqual(c.auth.bearer_tokens, [{ subject: 'alice', token_sha256: sha('fruit-secret'), groups: [] }]);
+    assert.deepEqual(tokensOf(c), [{ subject: 'alice', token_sha256: sha('fruit-secret'), groups: [] }]);
     assert.ok(!JSON.stringify(c).includes('fruit-secret'));
   });
 
@@ -96,16 +100,17 @@ access: {subjects: {alice: [team-fruit, team-fruit]}, groups: {b: ["*"]}}
 log: {level: debug}
 `);
     assert.deepEqual(c.server, { listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536 });
-    assert.deepEqual(c.upstream, { url: 'https://mimir:8080/prometheus', timeout_ms: 90000, bearer_token: 'up-secret' });
+    assert.deepEqual(c.upstreams.prometheus, { url: 'https://mimir:8080/prometheus', timeout_ms: 90000, bearer_token: 'up-secret' });
     assert.equal(c.enforce.mode, 'label+header');
     assert.equal(c.enforce.reject_foreign_tenant, false);
     assert.equal(c.promql.syntax, 'prometheus2');
     assert.equal(c.promql.cache_size, 0);
     assert.equal(c.limits.max_body_bytes, 2048);
-    assert.deepEqual(c.auth.bearer_tokens[0]?.groups, ['a', 'b']);
-    assert.deepEqual(c.auth.basic_users, [{ subject: 'bob', password_hash: HASH, groups: [] }]);
+    assert.deepEqual(tokensOf(c)[0]?.groups, ['a', 'b']);
+    assert.deepEqual(usersOf(c), [{ subject: 'bob', password_hash: HASH, groups: [] }]);
     assert.equal(c.auth.realm, 'gw');
-    assert.equal(c.auth.basic_cache_ttl_ms, 0);
+    assert.equal(providerConfig(c.auth, 'basic')?.cache_ttl_ms, 0);
+    assert.deepEqual(c.auth.providers.map((p) => p.kind), ['bearer_tokens', 'basic']);
     assert.deepEqual(c.access.subjects.alice, ['team-fruit']);
     assert.deepEqual(c.access.groups.b, ['*']);
     assert.equal(c.log.level, 'debug');
@@ -114,36 +119,36 @@ log: {level: debug}
   for (const [input, ms] of [['"2m"', 120000], ['30', 30000], ['1.5', 1500], ['"1.5"', 1500], ['"500ms"', 500], ['"1h30m"', 5400000], ['"1d"', 86400000]] as const) {
     it(`upstream.timeout ${input} = ${ms} ms`, () => {
       const c = parse(`upstream: {url: "http://u:1", timeout: ${input}}\nauth: {bearer_tokens: [{subject: a, token: t0123456}]}\n`);
-      assert.equal(c.upstream.timeout_ms, ms);
+      assert.equal(c.upstreams.prometheus.timeout_ms, ms);
     });
   }
 
   it('accepts token_sha256 and token_file', () => {
     writeFileSync(join(dir, 'tok'), 'file-secret\n');
     const c = parse(withAuth(`{bearer_tokens: [{subject: a, token_sha256: "${sha('x')}"}, {subject: b, token_file: tok}]}`));
-    assert.deepEqual(c.auth.bearer_tokens.map((e) => e.token_sha256), [sha('x'), sha('file-secret')]);
+    assert.deepEqual(tokensOf(c).map((e) => e.token_sha256), [sha('x'), sha('file-secret')]);
   });
 
   it('reads password_hash_file relative to baseDir, CRLF trimmed once', () => {
     mkdirSync(join(dir, 'sec'), { recursive: true });
     writeFileSync(join(dir, 'sec', 'bob.bcrypt'), `${HASH}\r\n`);
     const c = parse(withAuth(`{basic_users: [{subject: bob, password_hash_file: sec/bob.bcrypt}]}`, '{}'));
-    assert.equal(c.auth.basic_users[0]?.password_hash, HASH);
+    assert.equal(usersOf(c)[0]?.password_hash, HASH);
   });
 
   it('reads upstream.bearer_token_file', () => {
     writeFileSync(join(dir, 'up'), 'up-secret\n');
     const c = parse(`upstream: {url: "http://u:1", bearer_token_file: up}\nauth: {bearer_tokens: [{subject: a, token: t0123456}]}\n`);
-    assert.equal(c.upstream.bearer_token, 'up-secret');
+    assert.equal(c.upstreams.prometheus.bearer_token, 'up-secret');
   });
 
   it('substitutes ${env:NAME} in any string, $${ is a literal', () => {
     const c = parse(`upstream: {url: "http://\${env:HOST}:9090", bearer_token: "\${env:UP}"}
 auth: {bearer_tokens: [{subject: alice, token: "pre-\${env:TOK}"}], realm: "a$\${b"}
 `, { HOST: 'prom', UP: 'up-secret', TOK: 'abc' });
-    assert.equal(c.upstream.url, 'http://prom:9090');
-    assert.equal(c.upstream.bearer_token, 'up-secret');
-    assert.equal(c.auth.bearer_tokens[0]?.token_sha256, sha('pre-abc'));
+    assert.equal(c.upstreams.prometheus.url, 'http://prom:9090');
+    assert.equal(c.upstreams.prometheus.bearer_token, 'up-secret');
+    assert.equal(tokensOf(c)[0]?.token_sha256, sha('pre-abc'));
     assert.equal(c.auth.realm, 'a${b');
   });
 });

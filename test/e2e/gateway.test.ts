@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { startPrometheus, requirePrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
-import type { RunningServer } from '../../src/commands/serve.ts';
+import type { RunningServer } from '../../src/server.ts';
 import { startGateway } from '../kit/gateway.ts';
 
 const FRUIT = 'team-fruit';

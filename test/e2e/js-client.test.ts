@@ -7,7 +7,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PrometheusDriver } from 'prometheus-query';
-import type { RunningServer } from '../../src/commands/serve.ts';
+import type { RunningServer } from '../../src/server.ts';
 import { startGateway } from '../kit/gateway.ts';
 import { requirePrometheus, startPrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
 

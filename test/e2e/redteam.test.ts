@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { RunningServer } from '../../src/commands/serve.ts';
+import type { RunningServer } from '../../src/server.ts';
 import { startGateway } from '../kit/gateway.ts';
 import { parseRawResponses, rawRequest } from '../http/kit.ts';
 import { requirePrometheus, startPrometheus, type RunningPrometheus } from '../kit/prometheus.ts';

@@ -19,7 +19,7 @@ let calls: EngineCall[];
 
 function app(patch?: (c: Config) => void, extra: Parameters<typeof createApp>[1] = {}) {
   calls = [];
-  return createApp(testConfig(up.url, patch), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls), ...extra });
+  return createApp(testConfig(up.url, patch), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls), ...extra }).handler;
 }
 
 function assertEnvelope(res: request.Response, status: number, code: string) {
@@ -118,13 +118,13 @@ describe('forwarding what was enforced, and nothing else', () => {
   });
 
   it('sets the configured upstream credential, never the client one', async () => {
-    const res = await request(app((c) => (c.upstream.bearer_token = 'upstream-secret'))).get('/api/v1/query?query=up').set('Authorization', ALICE);
+    const res = await request(app((c) => (c.upstreams.prometheus.bearer_token = 'upstream-secret'))).get('/api/v1/query?query=up').set('Authorization', ALICE);
     assert.equal(res.status, 200);
     assert.equal(up.requests[0]!.headers.authorization, 'Bearer upstream-secret');
   });
 
   it('keeps the upstream path prefix', async () => {
-    const res = await request(app((c) => (c.upstream.url = up.url + '/prometheus/'))).get('/api/v1/query_range?query=up&start=1&end=2&step=15').set('Authorization', ALICE);
+    const res = await request(app((c) => (c.upstreams.prometheus.url = up.url + '/prometheus/'))).get('/api/v1/query_range?query=up&start=1&end=2&step=15').set('Authorization', ALICE);
     assert.equal(res.status, 200);
     assert.equal(up.requests[0]!.path, '/prometheus/api/v1/query_range');
   });
@@ -384,7 +384,7 @@ describe('tenants', () => {
   it('unrestricted requests are logged at info', async () => {
     const { logger, lines } = captureLogger();
     calls = [];
-    const a = createApp(testConfig(up.url), { logger, authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
+    const a = createApp(testConfig(up.url), { logger, authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
     await request(a).get('/api/v1/query?query=up').set('Authorization', OPS).expect(200);
     assert.deepEqual(pairs(up.requests[0]!.query), [['query', 'E[*](up)']]);
     await waitFor(() => lines.some((l) => l.msg === 'request'));
@@ -468,7 +468,7 @@ describe('upstream answers and failures', () => {
     const url = dead.url;
     await dead.close();
     calls = [];
-    const a = createApp(testConfig(url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
+    const a = createApp(testConfig(url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
     const res = await request(a).get('/api/v1/query?query=up').set('Authorization', ALICE);
     assertEnvelope(res, 502, 'upstream_unavailable');
   });
@@ -479,7 +479,7 @@ describe('upstream answers and failures', () => {
     });
     try {
       calls = [];
-      const a = createApp(testConfig(slow.url, (c) => (c.upstream.timeout_ms = 200)), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
+      const a = createApp(testConfig(slow.url, (c) => (c.upstreams.prometheus.timeout_ms = 200)), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
       const t0 = Date.now();
       const res = await request(a).get('/api/v1/query?query=up').set('Authorization', ALICE);
       assertEnvelope(res, 504, 'upstream_timeout');
@@ -494,7 +494,7 @@ describe('upstream answers and failures', () => {
     const reset = await startUpstream((req) => req.socket.destroy());
     try {
       calls = [];
-      const a = createApp(testConfig(reset.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
+      const a = createApp(testConfig(reset.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
       assertEnvelope(await request(a).get('/api/v1/query?query=up').set('Authorization', ALICE), 502, 'upstream_unavailable');
     } finally {
       await reset.close();
@@ -509,7 +509,7 @@ describe('upstream answers and failures', () => {
     });
     try {
       calls = [];
-      const a = createApp(testConfig(dying.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
+      const a = createApp(testConfig(dying.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
       const t0 = Date.now();
       await assert.rejects(request(a).get('/api/v1/query?query=up').set('Authorization', ALICE).timeout(3000));
       assert.ok(Date.now() - t0 < 2500, 'must not wait for a timeout');
@@ -527,7 +527,7 @@ describe('upstream answers and failures', () => {
     });
     try {
       calls = [];
-      const a = createApp(testConfig(streaming.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
+      const a = createApp(testConfig(streaming.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
       const res = await request(a).get('/federate?match[]=up').set('Authorization', ALICE);
       assert.equal(res.status, 200);
       assert.equal(res.text.length, big.length);
@@ -551,7 +551,7 @@ describe('request id and access log', () => {
   it('one access line per request, with subject, tenants, route, status, code; no secrets', async () => {
     const { logger, lines } = captureLogger();
     calls = [];
-    const a = createApp(testConfig(up.url, (c) => (c.upstream.bearer_token = 'upstream-secret')), { logger, authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
+    const a = createApp(testConfig(up.url, (c) => (c.upstreams.prometheus.bearer_token = 'upstream-secret')), { logger, authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
     await request(a).get('/api/v1/query?query=secret_metric').set('Authorization', TOM).set('X-Request-Id', 'r1').expect(200);
     await request(a).get('/api/v1/query?query=a!!').set('Authorization', ALICE).set('X-Request-Id', 'r2').expect(400);
     await request(a).get('/api/v1/query').set('X-Request-Id', 'r3').expect(401);
@@ -584,11 +584,11 @@ describe('client disconnect', () => {
     });
     try {
       calls = [];
-      const a = createApp(testConfig(hang.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) });
-      const server = a.listen(0, '127.0.0.1');
+      const a = createApp(testConfig(hang.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
+      const http = await import('node:http');
+      const server = http.createServer(a).listen(0, '127.0.0.1');
       await new Promise((r) => server.once('listening', r));
       const { port } = server.address() as { port: number };
-      const http = await import('node:http');
       const req = http.get({ host: '127.0.0.1', port, path: '/api/v1/query?query=up', headers: { Authorization: ALICE } });
       req.on('error', () => {});
       await waitFor(() => hang.requests.length === 1);

@@ -7,14 +7,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import type { RequestHandler } from 'express';
-import type winston from 'winston';
+import { describePolicy, principal, type AccessPolicy } from '../../src/access/index.ts';
 import type { Config } from '../../src/config/types.ts';
-import type { EnforceOptions } from '../../src/enforce/index.ts';
-import { describeTenants, type TenantSet } from '../../src/enforce/tenants.ts';
+import type { PolicyOptions, PrepareOptions, Prepared, TextKind } from '../../src/enforce/index.ts';
 import { HttpError } from '../../src/http/errors.ts';
-import { createLogger } from '../../src/observability/logger.ts';
+import { state } from '../../src/http/state.ts';
+import { createLogger, type Logger } from '../../src/observability/logger.ts';
 import { PromQLError } from '../../src/promql/errors.ts';
-import type { Enforcer } from '../../src/routes/pipeline.ts';
 
 /** What the upstream received. */
 export interface Recorded {
@@ -92,11 +91,11 @@ export async function startUpstream(responder: Responder = cannedResponder): Pro
 export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () => {}): Config {
   const c: Config = {
     server: { listen: '127.0.0.1:0', internal_listen: undefined, max_header_bytes: 16384 },
-    upstream: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined },
+    upstreams: { prometheus: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined } },
     enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true },
-    promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0 },
-    limits: { max_body_bytes: 4096, max_match_params: 3 },
-    auth: { bearer_tokens: [], basic_users: [], realm: 'promfence', basic_cache_ttl_ms: 60000 },
+    promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0, cache_max_bytes: 1 << 20 },
+    limits: { max_body_bytes: 4096, max_match_params: 3, max_filtered_response_bytes: 1 << 20 },
+    auth: { realm: 'promfence', providers: [] },
     access: {
       subjects: {
         alice: ['team-fruit'],
@@ -121,7 +120,7 @@ export const fakeAuth: RequestHandler = function fakeAuth(req, res, next) {
   if (/[?&]access_token=/.test(req.url)) return next(new HttpError('credentials_in_url', 'access_token in the URL'));
   const m = /^Bearer ([a-z]+)-token$/.exec(req.headers.authorization ?? '');
   if (!m) return next(new HttpError('unauthenticated', 'authentication required', { headers: { 'WWW-Authenticate': 'Bearer realm="promfence"' } }));
-  (res.locals as { promfence: { principal?: unknown } }).promfence.principal = { subject: m[1], groups: [], method: 'bearer' };
+  state(res).principal = principal(m[1] as string, 'bearer_tokens');
   return next();
 };
 
@@ -133,39 +132,39 @@ export interface EngineCall {
   syntax: string;
 }
 
+/** The two engine steps the gateway calls (src/enforce `Enforcer`). */
+export interface FakeEnforcer {
+  calls: EngineCall[];
+  prepare(kind: TextKind, text: string, opts: PrepareOptions): Prepared;
+  apply(prepared: Prepared, policy: AccessPolicy, opts?: PolicyOptions): string;
+}
+
 /**
- * Fake engine: `enforceQuery(q)` → `E[<tenants>](<q>)`, `enforceSeriesSelector(s)` →
- * `S[<tenants>](<s>)`. Input containing `!!` is a parse_error, `BOOM` an internal_error,
- * `CRASH` a plain Error, `FOREIGN` a forbidden_tenant.
+ * Fake engine: a query `q` enforced for tenants `t` prints `E[t](q)`, a selector `S[t](s)`
+ * (`*` for unrestricted). Input containing `!!` is a parse_error and `BOOM` an
+ * internal_error (both in the validation step), `CRASH` a plain Error, `FOREIGN` a
+ * forbidden_tenant (policy step). One call is recorded per enforced text.
  */
-export function fakeEnforcer(calls: EngineCall[] = []): Enforcer & { calls: EngineCall[] } {
-  const check = (s: string) => {
-    if (s.includes('!!')) throw new PromQLError('parse_error', '1:1: parse error: unexpected character "!"');
-    if (s.includes('BOOM')) throw new PromQLError('internal_error', 'self-check failed: secret details');
-    if (s.includes('CRASH')) throw new Error('engine crashed with secret details');
-    if (s.includes('FOREIGN')) throw new PromQLError('forbidden_tenant', 'tenant "other" is not granted');
-  };
+export function fakeEnforcer(calls: EngineCall[] = []): FakeEnforcer {
   return {
     calls,
-    enforceQuery(q: string, o: EnforceOptions) {
-      calls.push({ fn: 'query', input: q, tenants: describeTenants(o.tenants), syntax: o.syntax });
-      check(q);
-      return `E[${describeTenants(o.tenants)}](${q})`;
+    prepare(kind, text, opts) {
+      if (text.includes('!!')) throw new PromQLError('parse_error', '1:1: parse error: unexpected character "!"');
+      if (text.includes('BOOM')) throw new PromQLError('internal_error', 'self-check failed: secret details');
+      return { kind, text, syntax: opts.syntax, maxQueryBytes: opts.maxQueryBytes ?? 32768, tree: undefined };
     },
-    enforceSeriesSelector(s: string, o: EnforceOptions) {
-      calls.push({ fn: 'selector', input: s, tenants: describeTenants(o.tenants), syntax: o.syntax });
-      check(s);
-      return `S[${describeTenants(o.tenants)}](${s})`;
-    },
-    tenantSelector(label: string, t: TenantSet) {
-      if (t.kind === 'all') return undefined;
-      return t.tenants.length === 1 ? `{${label}="${t.tenants[0]}"}` : `{${label}=~"${t.tenants.join('|')}"}`;
+    apply(p, policy) {
+      const tenants = describePolicy(policy);
+      calls.push({ fn: p.kind, input: p.text, tenants, syntax: p.syntax });
+      if (p.text.includes('CRASH')) throw new Error('engine crashed with secret details');
+      if (p.text.includes('FOREIGN')) throw new PromQLError('forbidden_tenant', 'tenant "other" is not granted');
+      return p.kind === 'query' ? `E[${tenants}](${p.text})` : `S[${tenants}](${p.text})`;
     },
   };
 }
 
 /** A logger whose JSON lines are collected in `lines`. */
-export function captureLogger(level: 'debug' | 'info' = 'debug'): { logger: winston.Logger; lines: Array<Record<string, unknown>> } {
+export function captureLogger(level: 'debug' | 'info' = 'debug'): { logger: Logger; lines: Array<Record<string, unknown>> } {
   const stream = new PassThrough();
   const lines: Array<Record<string, unknown>> = [];
   let buf = '';

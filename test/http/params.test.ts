@@ -75,6 +75,9 @@ describe('bodyIsForm', () => {
     ['GET', form, undefined, 3, 'unsupported_media_type'],
     ['GET', undefined, undefined, 0, false],
     ['POST', 'garbage', undefined, 0, 'unsupported_media_type'],
+    ['POST', form + '; x', undefined, 5, 'unsupported_media_type'],
+    ['POST', form + '; =x', undefined, 5, 'unsupported_media_type'],
+    ['POST', 'a b/c', undefined, 0, 'unsupported_media_type'],
   ];
   for (const [method, ct, ce, len, want] of table) {
     it(`${method} ${ct} ${ce ?? ''} ${len} → ${want}`, () => {

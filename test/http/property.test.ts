@@ -30,7 +30,7 @@ const pairList = fc.array(fc.tuple(name, value), { maxLength: 4 });
 
 describe('forwarded parameters are exactly the parsed ones, re-encoded', () => {
   it('POST: URL + body → one rebuilt body (property)', async () => {
-    const app = createApp(testConfig(up.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer() });
+    const app = createApp(testConfig(up.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer() }).handler;
     await fc.assert(
       fc.asyncProperty(pairList, pairList, value.filter((q) => q !== ''), fc.constantFrom('url', 'body'), async (urlPairs, bodyPairs, query, queryWhere) => {
         up.requests.length = 0;
@@ -53,7 +53,7 @@ describe('forwarded parameters are exactly the parsed ones, re-encoded', () => {
   });
 
   it('GET: rebuilt query string (property)', async () => {
-    const app = createApp(testConfig(up.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer() });
+    const app = createApp(testConfig(up.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer() }).handler;
     await fc.assert(
       fc.asyncProperty(pairList, fc.array(value, { minLength: 0, maxLength: 3 }), async (urlPairs, selectors) => {
         up.requests.length = 0;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { startServer, type RunningServer } from '../../src/commands/serve.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { cannedResponder, CANNED, fakeAuth, fakeEnforcer, parseRawResponses, rawRequest, startUpstream, testConfig, type RawResponse, type RecordingUpstream, type Responder } from './kit.ts';
 
@@ -228,6 +228,8 @@ describe('pipelined requests on one connection', () => {
 describe('promql.syntax: auto probe', () => {
   it('does not follow an upstream redirect (the upstream credential and the dialect stay with the configured upstream)', async () => {
     const { createSyntaxResolver } = await import('../../src/upstream/syntax.ts');
+    const { createUpstreamClient } = await import('../../src/upstream/client.ts');
+    const { fetchBuildInfo } = await import('../../src/upstream/probe.ts');
     const elsewhere = await startUpstream((_q, res) => {
       res.writeHead(200, { 'Content-Type': 'application/json' });
       res.end('{"status":"success","data":{"version":"3.5.0"}}');
@@ -237,10 +239,8 @@ describe('promql.syntax: auto probe', () => {
       res.end();
     });
     try {
-      const r = createSyntaxResolver(testConfig(redirecting.url, (c) => {
-        c.promql.syntax = 'auto';
-        c.upstream.bearer_token = 'upstream-secret';
-      }), { logger: silentLogger() });
+      const client = createUpstreamClient({ name: 'prometheus', url: redirecting.url, timeoutMs: 5000, bearerToken: 'upstream-secret' });
+      const r = createSyntaxResolver('auto', { probe: () => fetchBuildInfo(client, 'probe', 5000), logger: silentLogger() });
       assert.equal(await r(), 'prometheus2');
       assert.equal(redirecting.requests.length, 1);
       assert.equal(redirecting.requests[0]!.headers.authorization, 'Bearer upstream-secret');

@@ -7,7 +7,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { parseListen, serveCommand, startServer, type RunningServer } from '../../src/commands/serve.ts';
+import { serveCommand } from '../../src/commands/serve.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { fakeAuth, fakeEnforcer, rawRequest, startUpstream, testConfig, waitFor, type RecordingUpstream } from './kit.ts';
 
@@ -93,10 +94,63 @@ describe('startServer', () => {
     assert.equal(up.requests.length, 1);
   });
 
-  it('close() is graceful and idempotent', async () => {
-    const other = await startServer(testConfig(up.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer() });
-    await Promise.all([other.close(), other.close()]);
-    await assert.rejects(fetch(`${other.url}/-/healthy`));
+  it('close() is graceful (an in-flight request completes) and idempotent', async () => {
+    const slow = await startUpstream((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+      }, 300);
+    });
+    try {
+      const other = await startServer(testConfig(slow.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer() });
+      const inflight = fetch(`${other.url}/api/v1/query?query=up`, { headers: { Authorization: 'Bearer alice-token' } });
+      await waitFor(() => slow.requests.length === 1);
+      let closed = false;
+      const closing = Promise.all([other.close(), other.close()]).then(() => {
+        closed = true;
+      });
+      const res = await inflight;
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), /"success"/);
+      await closing;
+      assert.ok(closed);
+      await assert.rejects(fetch(`${other.url}/-/healthy`));
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('reload() swaps the application: new requests see the new config, in-flight ones finish on the old', async () => {
+    let delay = 300;
+    const slow = await startUpstream((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'Content-Type': 'application/json' });
+        res.end('{"status":"success","data":{"resultType":"vector","result":[]}}');
+      }, delay);
+    });
+    try {
+      const other = await startServer(testConfig(slow.url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer() });
+      try {
+        const before = other.app;
+        const inflight = fetch(`${other.url}/api/v1/query?query=up`, { headers: { Authorization: 'Bearer alice-token' } });
+        await waitFor(() => slow.requests.length === 1);
+        other.reload(testConfig(slow.url, (c) => (c.access.subjects = { alice: ['team-veggie'] })));
+        assert.notEqual(other.app, before);
+        delay = 0;
+        const fresh = await fetch(`${other.url}/api/v1/query?query=up`, { headers: { Authorization: 'Bearer alice-token' } });
+        assert.equal(fresh.status, 200);
+        await fresh.text();
+        const old = await inflight;
+        assert.equal(old.status, 200);
+        await old.text();
+        assert.equal(new URL(`http://x/?${slow.requests[0]!.query}`).searchParams.get('query'), 'E[team-fruit](up)');
+        assert.equal(new URL(`http://x/?${slow.requests[1]!.query}`).searchParams.get('query'), 'E[team-veggie](up)');
+      } finally {
+        await other.close();
+      }
+    } finally {
+      await slow.close();
+    }
   });
 
   it('listen failure rejects', async () => {
@@ -105,13 +159,22 @@ describe('startServer', () => {
   });
 });
 
-describe('parseListen', () => {
-  it('host:port, [v6]:port, :port', () => {
-    assert.deepEqual(parseListen('127.0.0.1:9095'), { host: '127.0.0.1', port: 9095 });
-    assert.deepEqual(parseListen('[::1]:0'), { host: '::1', port: 0 });
-    assert.deepEqual(parseListen(':9095'), { host: undefined, port: 9095 });
-    assert.throws(() => parseListen('127.0.0.1:x'), RangeError);
-    assert.throws(() => parseListen('127.0.0.1:70000'), RangeError);
+describe('listen addresses: the server reads them exactly as the config does', () => {
+  for (const bad of [':9095', '127.0.0.1:x', '127.0.0.1:70000', 'localhost']) {
+    it(`${JSON.stringify(bad)} is refused by startServer (as by the config schema)`, async () => {
+      await assert.rejects(startServer(testConfig(up.url, (c) => (c.server.listen = bad)), { logger: silentLogger(), authenticate: fakeAuth }), RangeError);
+    });
+  }
+  it('[::1]:0 listens on IPv6 loopback when available', async () => {
+    let s: RunningServer | undefined;
+    try {
+      s = await startServer(testConfig(up.url, (c) => (c.server.listen = '[::1]:0')), { logger: silentLogger(), authenticate: fakeAuth });
+      assert.match(s.url, /^http:\/\/\[::1\]:\d+$/);
+    } catch (err) {
+      assert.match(String(err), /EADDRNOTAVAIL|EAFNOSUPPORT/);
+    } finally {
+      await s?.close();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 /**
- * Loader of the shared real-world query corpus (`../shared/corpus/realworld-queries.jsonl`,
- * resolved from the repository root), used by the real-Prometheus tests and the benchmark.
+ * Loader of the vendored real-world query corpus (`test/fixtures/corpus/realworld-queries.jsonl`,
+ * sources and licences in test/fixtures/corpus/README.md), used by the real-Prometheus tests,
+ * the golden-output test and the benchmark. Nothing here reads outside the repository.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -9,8 +10,11 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (two levels above test/kit). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-/** The shared corpus directory: `<repo>/../shared/corpus`. */
-export const CORPUS_DIR = resolve(REPO_ROOT, '..', 'shared', 'corpus');
+/** The test fixtures directory: `<repo>/test/fixtures`. */
+export const FIXTURES = resolve(REPO_ROOT, 'test', 'fixtures');
+
+/** The vendored corpus directory: `<repo>/test/fixtures/corpus`. */
+export const CORPUS_DIR = resolve(FIXTURES, 'corpus');
 
 /** One line of realworld-queries.jsonl. */
 export interface RealWorldQuery {
@@ -32,7 +36,7 @@ export function loadRealWorldQueries(): RealWorldQuery[] {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new Error(`real-world corpus not found at ${file} (shared/ must sit beside the repository)`, { cause: err });
+    throw new Error(`real-world corpus not found at ${file} (it is part of the repository: restore test/fixtures/corpus)`, { cause: err });
   }
   return text
     .split('\n')

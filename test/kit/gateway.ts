@@ -9,7 +9,7 @@
  */
 import bcrypt from 'bcryptjs';
 import { parseConfig } from '../../src/config/load.ts';
-import { startServer, type RunningServer } from '../../src/commands/serve.ts';
+import { startServer, type RunningServer } from '../../src/server.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 
 /** One subject: a bearer token and/or a basic password (hashed with bcrypt cost 4 here), and its tenants (`*` = all). */

@@ -7,10 +7,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { ALL_TENANTS, tenantList, tenantPolicy, type TenantSet } from '../../src/access/index.ts';
 import {
-  ALL_TENANTS, EnforcementCache, enforceQuery, enforceSeriesSelector, PromQLError, tenantList, tenantSelector,
+  Enforcer, enforceQuery, enforceSeriesSelector, policySelectors, PromQLError,
   type EnforceOptions, type PromQLErrorCode,
 } from '../../src/enforce/index.ts';
+import { topts } from '../kit/policy.ts';
 
 interface Row {
   readonly in: string;
@@ -70,7 +72,24 @@ const ROWS: readonly Row[] = [
   { in: 'sum(x, y)', code: 'parse_error', msg: 'expected 1' },
   { in: 'label_replace(up, "dst", "$1", "src", "(.*)")', out: 'label_replace(up{tenant="a"}, "dst", "$1", "src", "(.*)")' },
   { in: 'histogram_quantile(0.9, sum by (le) (rate(h_bucket[5m])))', out: 'histogram_quantile(0.9, sum by (le) (rate(h_bucket{tenant="a"}[5m])))' },
-  { in: 'absent(nonexistent{job="x"})', out: 'absent(nonexistent{job="x", tenant="a"})' },
+  // absent()/absent_over_time() copy their argument's equality matchers into the result's
+  // labels: the added tenant matcher is written as an equivalent regex (no label), and left
+  // out where the user's own tenant="x" already implies it (the label stays, as on a
+  // Prometheus holding only the caller's tenants).
+  { in: 'absent(nonexistent{job="x"})', out: 'absent(nonexistent{job="x", tenant=~"a"})' },
+  { in: 'absent(up)', t: ['a.b'], out: 'absent(up{tenant=~"a\\\\.b"})' },
+  { in: 'absent(up{tenant="a"})', out: 'absent(up{tenant="a"})' },
+  { in: 'absent(up{tenant="a"})', t: ['a', 'b'], out: 'absent(up{tenant="a"})' },
+  { in: 'absent(up)', t: ['a', 'b'], out: 'absent(up{tenant=~"a|b"})' },
+  { in: 'absent(up{tenant!="b"})', t: ['a', 'b'], out: 'absent(up{tenant!="b", tenant=~"a|b"})' },
+  { in: 'absent(up{tenant="b"})', code: 'forbidden_tenant' },
+  { in: 'absent(up{tenant="b"})', reject: false, out: 'absent(up{tenant="b", tenant=~"a"})' },
+  { in: 'absent_over_time(up{job="x"}[5m] offset 1m)', out: 'absent_over_time(up{job="x", tenant=~"a"}[5m] offset 1m)' },
+  { in: 'absent_over_time(up[5m:1m])', out: 'absent_over_time(up{tenant="a"}[5m:1m])' },
+  { in: 'absent((up))', out: 'absent((up{tenant="a"}))' },
+  { in: 'absent(sum(up))', out: 'absent(sum(up{tenant="a"}))' },
+  { in: 'absent(up) or absent(nonexistent)', out: 'absent(up{tenant=~"a"}) or absent(nonexistent{tenant=~"a"})' },
+  { in: 'rate(up{tenant="a"}[5m])', out: 'rate(up{tenant="a", tenant="a"}[5m])' },
   { in: 'time()', t: ALL },
   { in: 'vector(1)', t: ALL },
   { in: 'round(x, 5)', t: ALL },
@@ -384,13 +403,13 @@ const ROWS: readonly Row[] = [
 
 function options(row: Row): EnforceOptions {
   const t = row.t ?? ['a'];
-  return {
+  return topts({
     label: 'tenant',
     tenants: t.includes('*') ? ALL_TENANTS : tenantList(t),
     syntax: row.syntax ?? 'prometheus3',
     rejectForeignTenant: row.reject ?? true,
     maxQueryBytes: row.max,
-  };
+  });
 }
 
 function name(row: Row): string {
@@ -417,13 +436,13 @@ describe('enforcement table', () => {
       const out = enforceQuery(row.in, opts);
       assert.equal(out, row.out ?? row.in);
       // The canonical print is a fixed point.
-      assert.equal(enforceQuery(out, { ...opts, tenants: ALL_TENANTS, maxQueryBytes: 1 << 20 }), out);
+      assert.equal(enforceQuery(out, { ...opts, policy: tenantPolicy('tenant', ALL_TENANTS), maxQueryBytes: 1 << 20 }), out);
     });
   }
 });
 
 describe('deep nesting and huge inputs fail closed', () => {
-  const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' };
+  const opts: EnforceOptions = topts({ label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' });
   const inputs: Array<[string, string]> = [
     ['5000 parentheses', '('.repeat(5000) + '1' + ')'.repeat(5000)],
     ['3000 unary minus', '-'.repeat(3000) + 'foo'],
@@ -446,7 +465,7 @@ describe('deep nesting and huge inputs fail closed', () => {
 });
 
 describe('enforceSeriesSelector', () => {
-  const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' };
+  const opts: EnforceOptions = topts({ label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' });
   it('enforces a single selector', () => {
     assert.equal(enforceSeriesSelector('up', opts), 'up{tenant="a"}');
     assert.equal(enforceSeriesSelector('{job="x"}', opts), '{job="x", tenant="a"}');
@@ -464,27 +483,30 @@ describe('enforceSeriesSelector', () => {
   });
 });
 
-describe('tenantSelector', () => {
-  it('one tenant: equality', () => assert.equal(tenantSelector('tenant', tenantList(['a'])), '{tenant="a"}'));
-  it('several: escaped, sorted alternation', () => assert.equal(tenantSelector('tenant', tenantList(['x|y', 'a.b'])), '{tenant=~"a\\\\.b|x\\\\|y"}'));
-  it('all tenants: none', () => assert.equal(tenantSelector('tenant', ALL_TENANTS), undefined));
-  it('a non-identifier label is quoted', () => assert.equal(tenantSelector('team.id', tenantList(['a'])), '{"team.id"="a"}'));
+describe('policySelectors', () => {
+  const sel = (label: string, t: TenantSet) => policySelectors(tenantPolicy(label, t));
+  it('one tenant: equality', () => assert.deepEqual(sel('tenant', tenantList(['a'])), ['{tenant="a"}']));
+  it('several: escaped, sorted alternation', () => assert.deepEqual(sel('tenant', tenantList(['x|y', 'a.b'])), ['{tenant=~"a\\\\.b|x\\\\|y"}']));
+  it('all tenants: none', () => assert.deepEqual(sel('tenant', ALL_TENANTS), []));
+  it('a non-identifier label is quoted', () => assert.deepEqual(sel('team.id', tenantList(['a'])), ['{"team.id"="a"}']));
 });
 
-describe('EnforcementCache', () => {
-  const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' };
-  it('returns the same result as enforceQuery, and caches it', () => {
-    const c = new EnforcementCache(10);
+describe('Enforcer (the cached enforcer)', () => {
+  const opts: EnforceOptions = topts({ label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' });
+  const withTenants = (t: TenantSet, label = 'tenant'): EnforceOptions => ({ ...opts, policy: tenantPolicy(label, t) });
+  it('returns the same result as enforceQuery, and caches both steps', () => {
+    const c = new Enforcer({ maxEntries: 10 });
     assert.equal(c.enforceQuery('up', opts), 'up{tenant="a"}');
     assert.equal(c.enforceQuery('up', opts), 'up{tenant="a"}');
-    assert.equal(c.size, 1);
+    assert.equal(c.size, 2);
+    assert.deepEqual(c.stats, { hits: 2, misses: 2 });
   });
   it('keys on tenants, label, syntax, policy and kind', () => {
-    const c = new EnforcementCache(100);
+    const c = new Enforcer({ maxEntries: 100 });
     assert.equal(c.enforceQuery('up', opts), 'up{tenant="a"}');
-    assert.equal(c.enforceQuery('up', { ...opts, tenants: tenantList(['b']) }), 'up{tenant="b"}');
-    assert.equal(c.enforceQuery('up', { ...opts, label: 'org' }), 'up{org="a"}');
-    assert.equal(c.enforceQuery('up', { ...opts, tenants: ALL_TENANTS }), 'up');
+    assert.equal(c.enforceQuery('up', withTenants(tenantList(['b']))), 'up{tenant="b"}');
+    assert.equal(c.enforceQuery('up', withTenants(tenantList(['a']), 'org')), 'up{org="a"}');
+    assert.equal(c.enforceQuery('up', withTenants(ALL_TENANTS)), 'up');
     assert.equal(c.enforceQuery('foo{tenant="b"}', { ...opts, rejectForeignTenant: false }), 'foo{tenant="b", tenant="a"}');
     assert.throws(() => c.enforceQuery('foo{tenant="b"}', opts), (e: unknown) => e instanceof PromQLError && e.code === 'forbidden_tenant');
     assert.throws(() => c.enforceSeriesSelector('rate(x[5m])', opts), (e: unknown) => e instanceof PromQLError && e.code === 'parse_error');
@@ -494,7 +516,7 @@ describe('EnforcementCache', () => {
     assert.throws(() => c.enforceQuery('up', { ...opts, maxQueryBytes: 1 }), (e: unknown) => e instanceof PromQLError && e.code === 'query_too_large');
   });
   it('caches refusals and re-throws a fresh PromQLError with the same code, message and position', () => {
-    const c = new EnforcementCache(10);
+    const c = new Enforcer({ maxEntries: 10 });
     let first: PromQLError | undefined;
     let second: PromQLError | undefined;
     try { c.enforceQuery('foo{', opts); } catch (e) { first = e as PromQLError; }
@@ -505,17 +527,31 @@ describe('EnforcementCache', () => {
     assert.equal(second.message, first.message);
     assert.deepEqual(second.position, first.position);
     assert.equal(c.size, 1);
+    assert.deepEqual(c.stats, { hits: 1, misses: 1 });
   });
-  it('evicts the least recently used entry', () => {
-    const c = new EnforcementCache(2);
+  it('evicts the least recently used entry, not the oldest', () => {
+    // Each query fills two entries (validation, enforced print); room for two queries.
+    const c = new Enforcer({ maxEntries: 4 });
     c.enforceQuery('a', opts);
     c.enforceQuery('b', opts);
-    c.enforceQuery('a', opts); // a is now most recent
-    c.enforceQuery('c', opts); // evicts b
-    assert.equal(c.size, 2);
+    c.enforceQuery('a', opts); // a is now the most recently used
+    c.enforceQuery('c', opts); // evicts b (a FIFO cache would evict a)
+    assert.equal(c.size, 4);
+    const before = c.stats.hits;
+    c.enforceQuery('a', opts);
+    assert.equal(c.stats.hits - before, 2, 'a must still be cached');
+    c.enforceQuery('b', opts);
+    assert.equal(c.stats.hits - before, 2, 'b must have been evicted');
+  });
+  it('is bounded in bytes: a budget holds fewer large entries than small ones', () => {
+    const c = new Enforcer({ maxEntries: 100_000, maxBytes: 200_000 });
+    const big = (i: number) => `sum(x${i}{job="${'j'.repeat(5000)}"})`;
+    for (let i = 0; i < 100; i++) c.enforceQuery(big(i), opts);
+    assert.ok(c.bytes <= 200_000, `${c.bytes} bytes cached`);
+    assert.ok(c.size < 40, `${c.size} entries of ~20 KB each in a 200 KB budget`);
   });
   it('size 0 disables caching', () => {
-    const c = new EnforcementCache(0);
+    const c = new Enforcer({ maxEntries: 0 });
     assert.equal(c.enforceQuery('up', opts), 'up{tenant="a"}');
     assert.equal(c.size, 0);
   });
@@ -523,26 +559,26 @@ describe('EnforcementCache', () => {
 
 describe('options are checked (fail closed)', () => {
   it('an empty tenant ID is never injected', () => {
-    assert.throws(() => enforceQuery('up', { label: 'tenant', tenants: { kind: 'list', tenants: [''] }, syntax: 'prometheus3' }),
+    assert.throws(() => enforceQuery('up', topts({ label: 'tenant', tenants: { kind: 'list', tenants: [''] }, syntax: 'prometheus3' })),
       (e: unknown) => e instanceof PromQLError && e.code === 'internal_error');
-    assert.throws(() => enforceQuery('up', { label: 'tenant', tenants: { kind: 'list', tenants: [] }, syntax: 'prometheus3' }),
+    assert.throws(() => enforceQuery('up', topts({ label: 'tenant', tenants: { kind: 'list', tenants: [] }, syntax: 'prometheus3' })),
       (e: unknown) => e instanceof PromQLError && e.code === 'internal_error');
   });
   it('an empty label is refused', () => {
-    assert.throws(() => enforceQuery('up', { label: '', tenants: tenantList(['a']), syntax: 'prometheus3' }),
+    assert.throws(() => enforceQuery('up', topts({ label: '', tenants: tenantList(['a']), syntax: 'prometheus3' })),
       (e: unknown) => e instanceof PromQLError && e.code === 'internal_error');
   });
   it('a label that needs quoting is refused under prometheus2', () => {
-    assert.throws(() => enforceQuery('up', { label: 'team.id', tenants: tenantList(['a']), syntax: 'prometheus2' }),
+    assert.throws(() => enforceQuery('up', topts({ label: 'team.id', tenants: tenantList(['a']), syntax: 'prometheus2' })),
       (e: unknown) => e instanceof PromQLError && e.code === 'unsupported_syntax');
-    assert.equal(enforceQuery('up', { label: 'team.id', tenants: tenantList(['a']), syntax: 'prometheus3' }), 'up{"team.id"="a"}');
+    assert.equal(enforceQuery('up', topts({ label: 'team.id', tenants: tenantList(['a']), syntax: 'prometheus3' })), 'up{"team.id"="a"}');
   });
 });
 
 describe('errors carry positions', () => {
   it('parse errors have line and column', () => {
     try {
-      enforceQuery('sum(\n  rate(x[5m]) +\n)', { label: 'tenant', tenants: ALL_TENANTS, syntax: 'prometheus3' });
+      enforceQuery('sum(\n  rate(x[5m]) +\n)', topts({ label: 'tenant', tenants: ALL_TENANTS, syntax: 'prometheus3' }));
       assert.fail('accepted');
     } catch (err) {
       assert.ok(err instanceof PromQLError);

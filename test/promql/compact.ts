@@ -1,6 +1,6 @@
 /**
  * Test helper: renders a typed tree in the compact notation of
- * /work/shared/corpus/prometheus-parse-structure.json (see its README): `N`, `S`,
+ * test/fixtures/corpus/prometheus-parse-structure.json (see its README): `N`, `S`,
  * `VS{…}` (matchers sorted, values Go-quoted), `+off`/`+at`, `MS(…)`, `SQ(…)`, `B[op …](l, r)`,
  * `U-(…)`, `P(…)`, `A:op by(…)(…)`, `F:name(…)`.
  */

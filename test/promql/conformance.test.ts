@@ -1,5 +1,5 @@
 /**
- * Conformance with Prometheus's own parser test table (/work/shared/corpus, Prometheus 3.14):
+ * Conformance with Prometheus's own parser test table (test/fixtures/corpus, Prometheus 3.14):
  *
  * 1. accept/reject: `enforceQuery(input, tenants *, prometheus3)` agrees with Go's `fail`
  *    except for the documented cases below;
@@ -17,12 +17,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ALL_TENANTS, enforceQuery, PromQLError } from '../../src/enforce/index.ts';
+import { ALL_TENANTS } from '../../src/access/index.ts';
+import { enforceQuery, PromQLError } from '../../src/enforce/index.ts';
+import { topts } from '../kit/policy.ts';
+import { FIXTURES } from '../kit/corpus.ts';
 import { parseExpr } from '../../src/promql/parse.ts';
 import type { Expr } from '../../src/promql/ast.ts';
 import { compact } from './compact.ts';
 
-const CORPUS = '/work/shared/corpus';
+const CORPUS = `${FIXTURES}/corpus`;
 
 interface Case {
   line: number;
@@ -92,7 +95,7 @@ const UPSTREAM_REJECTS: ReadonlyMap<number, string> = new Map([
   [4193, `${TYPES}: subquery of a range vector`],
 ]);
 
-const OPTS = { label: 'tenant', tenants: ALL_TENANTS, syntax: 'prometheus3' } as const;
+const OPTS = topts({ label: 'tenant', tenants: ALL_TENANTS, syntax: 'prometheus3' });
 
 function stripParens(e: string): string {
   // Canonical printing adds parentheses around binary/unary operands; compare without them.

@@ -1,9 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { EnforcementCache, enforceQuery, PromQLError } from '../../src/enforce/index.ts';
-import { tenantList } from '../../src/enforce/tenants.ts';
+import { Enforcer, enforceQuery, PromQLError } from '../../src/enforce/index.ts';
+import { tenantList } from '../../src/access/tenants.ts';
+import { topts } from '../kit/policy.ts';
 
-const opts = { label: 'tenant', tenants: tenantList(['team-fruit']), syntax: 'prometheus3' } as const;
+const opts = topts({ label: 'tenant', tenants: tenantList(['team-fruit']), syntax: 'prometheus3' });
 
 function refusal(fn: () => unknown): PromQLError {
   try {
@@ -23,7 +24,7 @@ describe('forbidden_tenant carries the tenant the query named', () => {
   });
 
   it('from the cache, on a miss and on a hit', () => {
-    const cache = new EnforcementCache(10);
+    const cache = new Enforcer({ maxEntries: 10 });
     for (let i = 0; i < 2; i++) {
       const err = refusal(() => cache.enforceQuery('sum(up{tenant="team-veggie"})', opts));
       assert.equal(err.code, 'forbidden_tenant');

@@ -15,7 +15,9 @@ import { exprEqual, mapSelectors, walk } from '../../src/promql/ast.ts';
 import { parseExpr } from '../../src/promql/parse.ts';
 import { canonicalize, printCanonical, printExpr } from '../../src/promql/print.ts';
 import { anyString, exprArbitrary, identifier } from './generators.ts';
-import { enforceQuery, PromQLError, tenantList, ALL_TENANTS, type EnforceOptions } from '../../src/enforce/index.ts';
+import { ALL_TENANTS, tenantList, tenantPolicy, type TenantSet } from '../../src/access/index.ts';
+import { enforceQuery, PromQLError, type EnforceOptions } from '../../src/enforce/index.ts';
+import { topts } from '../kit/policy.ts';
 
 const NUM_RUNS = Number(process.env.PROMFENCE_FC_RUNS ?? 300);
 
@@ -43,20 +45,23 @@ describe('property: the canonical print round-trips', () => {
   });
 });
 
-function tenantMatcherOf(opts: EnforceOptions): LabelMatcher {
-  assert.ok(opts.tenants.kind === 'list');
-  return opts.tenants.tenants.length === 1
-    ? { name: opts.label, op: '=', value: opts.tenants.tenants[0] as string }
-    : { name: opts.label, op: '=~', value: opts.tenants.tenants.map((t) => t.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&')).join('|') };
+const escapeRe = (t: string): string => t.replace(/[\\.+*?()|[\]{}^$]/g, '\\$&');
+
+function tenantMatcherOf(label: string, tenants: TenantSet): LabelMatcher {
+  assert.ok(tenants.kind === 'list');
+  return tenants.tenants.length === 1
+    ? { name: label, op: '=', value: tenants.tenants[0] as string }
+    : { name: label, op: '=~', value: tenants.tenants.map(escapeRe).join('|') };
 }
 
 const tenantSets = fc.array(fc.oneof(identifier, anyString.filter((s) => s !== '' && s !== '*')), { minLength: 1, maxLength: 3 });
 
 describe('property: every selector of every enforced output carries the tenant matcher', () => {
-  it('enforced output = input with the matcher appended to every selector (user matchers kept)', () => {
+  it('enforced output = input with the matcher appended to every selector (user matchers kept; absent() arguments get its label-free form)', () => {
     let enforcedCount = 0;
-    fc.assert(fc.property(exprArbitrary(true), tenantSets, fc.boolean(), (t, tenants, reject) => {
-      const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(tenants), syntax: 'prometheus3', rejectForeignTenant: reject, maxQueryBytes: 1 << 22 };
+    fc.assert(fc.property(exprArbitrary(true), tenantSets, fc.boolean(), (t, tenantIds, reject) => {
+      const tenants = tenantList(tenantIds);
+      const opts: EnforceOptions = topts({ label: 'tenant', tenants, syntax: 'prometheus3', rejectForeignTenant: reject, maxQueryBytes: 1 << 22 });
       const input = printCanonical(t, 'prometheus3');
       let out: string;
       try {
@@ -67,18 +72,26 @@ describe('property: every selector of every enforced output carries the tenant m
         return;
       }
       enforcedCount++;
-      const m = tenantMatcherOf(opts);
+      const m = tenantMatcherOf('tenant', tenants);
+      const granted = new Set(tenants.kind === 'list' ? tenants.tenants : []);
+      // absent(): no equality matcher that would become a result label; none at all where the
+      // user's own granted tenant="x" already scopes the selector.
+      const absentForm = (vs: { matchers: readonly LabelMatcher[] }): LabelMatcher[] => {
+        const eq = vs.matchers.find((u) => u.name === 'tenant' && u.op === '=');
+        if (eq !== undefined && granted.has(eq.value)) return [];
+        return [m.op === '=' ? { name: 'tenant', op: '=~', value: escapeRe(m.value) } : m];
+      };
       const tree = parseExpr(out, { syntax: 'prometheus3', maxQueryBytes: 1 << 22 });
-      let selectors = 0;
+      const expected = mapSelectors(canonicalize(parseExpr(input, { syntax: 'prometheus3', maxQueryBytes: 1 << 22 })), (vs, call) => ({
+        ...vs,
+        matchers: [...vs.matchers, ...(call === 'absent' || call === 'absent_over_time' ? absentForm(vs) : [m])],
+      }));
+      assert.ok(exprEqual(tree, expected), `enforced output differs from the expected rewrite in ${out}`);
       walk(tree, (n) => {
         if (n.kind !== 'VectorSelector') return;
-        selectors++;
-        const last = n.matchers[n.matchers.length - 1];
-        assert.deepEqual(last, m, `selector without the tenant matcher in ${out}`);
+        const scoped = n.matchers.some((x) => x.name === 'tenant' && ((x.op === m.op && x.value === m.value) || (x.op === '=~' && x.value === escapeRe(m.value)) || (x.op === '=' && granted.has(x.value))));
+        assert.ok(scoped, `selector without the tenant matcher in ${out}`);
       });
-      const expected = mapSelectors(canonicalize(parseExpr(input, { syntax: 'prometheus3', maxQueryBytes: 1 << 22 })), (vs) => ({ ...vs, matchers: [...vs.matchers, m] }));
-      assert.ok(exprEqual(tree, expected), `user matchers not kept in ${out}`);
-      assert.ok(selectors >= 0);
     }), { numRuns: NUM_RUNS });
     assert.ok(enforcedCount > NUM_RUNS / 10, `too few accepted samples (${enforcedCount})`);
   });
@@ -103,14 +116,14 @@ const SEEDS = [
 const TOKENS = ['(', ')', '{', '}', '[', ']', ':', ',', '"', "'", '`', '\\', '#', '\r', '\n', ' ', '-', '+', '^', '@', 'offset', 'by', 'on', 'bool', '5m', '0x', '1e9', '=~', '!', '=', '\u00a0', '\uFFFD', '\uD800', 'é'];
 
 describe('property: only PromQLError escapes', () => {
-  const opts: EnforceOptions = { label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' };
+  const opts: EnforceOptions = topts({ label: 'tenant', tenants: tenantList(['a']), syntax: 'prometheus3' });
   it('random strings', () => {
     fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 })), (q) => onlyPromQLError(q, opts)), { numRuns: NUM_RUNS * 3 });
   });
   it('token soup', () => {
     fc.assert(fc.property(fc.array(fc.constantFrom(...TOKENS, 'foo', 'sum', 'rate', '1'), { maxLength: 30 }), (parts) => {
       onlyPromQLError(parts.join(''), opts);
-      onlyPromQLError(parts.join(''), { ...opts, syntax: 'prometheus2', tenants: ALL_TENANTS });
+      onlyPromQLError(parts.join(''), { ...opts, syntax: 'prometheus2', policy: tenantPolicy('tenant', ALL_TENANTS) });
     }), { numRuns: NUM_RUNS * 3 });
   });
   it('mutated real queries', () => {

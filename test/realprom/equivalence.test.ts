@@ -1,15 +1,16 @@
 /**
- * Semantic equivalence on a real Prometheus 2.42 (issue #2): over data that holds ONLY
- * team-fruit series, enforcing a query for [team-fruit] must not change its answer. Each
- * query is evaluated as an instant query (at the last sample) and a range query (last hour,
- * step 60 s), original vs enforced, and the JSON `data` must be identical once series are
- * sorted by their labels.
+ * Semantic equivalence on a real Prometheus 2.42: over data that holds ONLY the series of
+ * tenant set S (one tenant, then two), enforcing a query for S must not change its answer:
+ * promfence must answer as a Prometheus holding only the caller's tenants would. Each query is
+ * evaluated as an instant query (at the last sample) and a range query (last hour, step
+ * 60 s), original vs enforced, and the JSON `data` must be identical once series are sorted
+ * by their labels.
  *
- * `absent()` / `absent_over_time()` legitimately differ: when nothing matches they return
- * one series whose labels are the selector's equality matchers, so the enforced query's
- * answer carries the added `tenant="team-fruit"` label. For the queries marked `absent`,
- * the `tenant` label is removed from the enforced answer before comparing (and the test
- * checks it was there, i.e. the enforcement reached inside absent()).
+ * That includes `absent()` / `absent_over_time()`: when nothing matches they return one
+ * series whose labels are the selector's equality matchers, so the injected tenant matcher
+ * must not add a `tenant` label (it is written as a regex there), and a user's own
+ * `tenant="x"` must keep it. Queries marked `absent` must return a series (the absent path
+ * was exercised).
  *
  * topk()/bottomk() choose among equal values by Go map iteration order, which differs from
  * run to run: their answers are compared by values (same values at the same timestamps) when
@@ -18,13 +19,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enforceQuery } from '../../src/enforce/index.ts';
-import { tenantList } from '../../src/enforce/tenants.ts';
+import { tenantList } from '../../src/access/index.ts';
+import { topts } from '../kit/policy.ts';
 import { normalizeAnswer, sameValuesIgnoringSeries, type AnswerData, type AnswerSeries } from '../kit/compare.ts';
 import { promPost, startPrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
 
 interface Case {
   readonly q: string;
-  /** The answer differs by the added tenant label by design (absent / absent_over_time). */
+  /** absent()/absent_over_time() of nothing: the answer must hold a series. */
   readonly absent?: boolean;
 }
 
@@ -93,51 +95,56 @@ const CASES: readonly Case[] = [
   { q: 'absent(up)' },
   { q: 'absent(up{job="missing"})', absent: true },
   { q: 'absent_over_time(nonexistent_metric{job="x"}[5m])', absent: true },
+  { q: 'absent(nonexistent_metric)', absent: true },
+  { q: 'absent(nonexistent_metric{tenant="team-fruit", job="x"})', absent: true },
+  { q: 'absent_over_time(up{tenant="team-fruit", job="missing"}[5m] offset 1m)', absent: true },
+  { q: 'absent(nonexistent_metric{tenant!="team-veggie"})', absent: true },
+  { q: 'absent(nonexistent_metric) or absent(up{job="missing"})', absent: true },
 ];
 
 type Data = AnswerData;
 type Series = AnswerSeries;
 
-let prom: RunningPrometheus;
-before(async () => {
-  prom = await startPrometheus({ tenants: ['team-fruit'] });
-});
-after(async () => {
-  await prom?.stop();
-});
-
-describe('enforcement keeps answers on single-tenant data (Prometheus 2.42)', () => {
-  test('at least 40 cases', () => {
-    assert.ok(CASES.length >= 40, `only ${CASES.length} cases`);
-  });
-
-  const opts = { label: 'tenant', tenants: tenantList(['team-fruit']), syntax: 'prometheus2' as const };
-  for (const c of CASES) {
-    test(`${c.q.replace(/\n/g, '\\n')}`, async () => {
-      const query = c.q.replaceAll('${END}', String(prom.dataEnd));
-      const enforced = enforceQuery(query, opts);
-      assert.match(enforced, /tenant="team-fruit"|^[^{]*$/, 'enforced text should carry the tenant matcher');
-      const forms: Array<[string, Record<string, string>]> = [
-        ['/api/v1/query', { time: String(prom.dataEnd) }],
-        ['/api/v1/query_range', { start: String(prom.dataEnd - 3600), end: String(prom.dataEnd), step: '60' }],
-      ];
-      for (const [path, params] of forms) {
-        const [orig, enf] = await Promise.all([
-          promPost(prom.url, path, { query, ...params }),
-          promPost(prom.url, path, { query: enforced, ...params }),
-        ]);
-        assert.equal(orig.body.status, 'success', `original failed on ${path}: ${orig.body.error}`);
-        assert.equal(enf.body.status, 'success', `enforced ${JSON.stringify(enforced)} failed on ${path}: ${enf.body.error}`);
-        const a = normalizeAnswer(orig.body.data as Data);
-        const b = normalizeAnswer(enf.body.data as Data, c.absent === true ? 'tenant' : undefined);
-        if (c.absent) {
-          const raw = (enf.body.data as Data).result as Series[];
-          assert.ok(raw.length > 0 && raw.every((s) => s.metric['tenant'] === 'team-fruit'), `absent answer should carry tenant="team-fruit": ${JSON.stringify(raw).slice(0, 300)}`);
-        }
-        // topk/bottomk pick among equal values by Go map order: equal values suffice there.
-        if (/\b(topk|bottomk)\b/.test(query) && sameValuesIgnoringSeries(a, b)) continue;
-        assert.deepEqual(b, a, `${path}: answers differ for ${JSON.stringify(query)} → ${JSON.stringify(enforced)}`);
-      }
+for (const ids of [['team-fruit'], ['team-fruit', 'team-veggie']]) {
+  describe(`enforcement keeps answers on data holding only ${ids.join(' and ')} (Prometheus 2.42)`, () => {
+    let prom: RunningPrometheus;
+    before(async () => {
+      prom = await startPrometheus({ tenants: ids });
     });
-  }
-});
+    after(async () => {
+      await prom?.stop();
+    });
+
+    test('at least 40 cases', () => {
+      assert.ok(CASES.length >= 40, `only ${CASES.length} cases`);
+    });
+
+    const opts = topts({ label: 'tenant', tenants: tenantList(ids), syntax: 'prometheus2' });
+    const scoped = ids.length === 1 ? /tenant=~?"team-fruit"|^[^{]*$/ : /tenant=~"team-fruit\|team-veggie"|tenant="team-fruit"|^[^{]*$/;
+    for (const c of CASES) {
+      test(`${c.q.replace(/\n/g, '\\n')}`, async () => {
+        const query = c.q.replaceAll('${END}', String(prom.dataEnd));
+        const enforced = enforceQuery(query, opts);
+        assert.match(enforced, scoped, 'enforced text should carry the tenant matcher');
+        const forms: Array<[string, Record<string, string>]> = [
+          ['/api/v1/query', { time: String(prom.dataEnd) }],
+          ['/api/v1/query_range', { start: String(prom.dataEnd - 3600), end: String(prom.dataEnd), step: '60' }],
+        ];
+        for (const [path, params] of forms) {
+          const [orig, enf] = await Promise.all([
+            promPost(prom.url, path, { query, ...params }),
+            promPost(prom.url, path, { query: enforced, ...params }),
+          ]);
+          assert.equal(orig.body.status, 'success', `original failed on ${path}: ${orig.body.error}`);
+          assert.equal(enf.body.status, 'success', `enforced ${JSON.stringify(enforced)} failed on ${path}: ${enf.body.error}`);
+          const a = normalizeAnswer(orig.body.data as Data);
+          const b = normalizeAnswer(enf.body.data as Data);
+          if (c.absent) assert.ok(((enf.body.data as Data).result as Series[]).length > 0, `${path}: absent answer should hold a series`);
+          // topk/bottomk pick among equal values by Go map order: equal values suffice there.
+          if (/\b(topk|bottomk)\b/.test(query) && sameValuesIgnoringSeries(a, b)) continue;
+          assert.deepEqual(b, a, `${path}: answers differ for ${JSON.stringify(query)} → ${JSON.stringify(enforced)}`);
+        }
+      });
+    }
+  });
+}

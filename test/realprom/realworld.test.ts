@@ -1,7 +1,7 @@
 /**
  * Real-world corpus against a real Prometheus 2.42 (issue #2).
  *
- * Every text of `../shared/corpus/realworld-queries.jsonl` that Prometheus 2.42 accepts is
+ * Every text of `test/fixtures/corpus/realworld-queries.jsonl` that Prometheus 2.42 accepts is
  * enforced (syntax prometheus2, label `tenant`) for [team-fruit] and for
  * [team-fruit, team-veggie]. Refusals are allowed only for the texts listed in
  * {@link EXPECTED_REFUSALS} (the set must match exactly). Every enforced text is POSTed to
@@ -13,7 +13,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { enforceQuery } from '../../src/enforce/index.ts';
-import { tenantList, type TenantSet } from '../../src/enforce/tenants.ts';
+import { tenantList, type TenantSet } from '../../src/access/index.ts';
+import { topts } from '../kit/policy.ts';
 import { PromQLError } from '../../src/promql/errors.ts';
 import { loadRealWorldQueries } from '../kit/corpus.ts';
 import { normalizeAnswer, sameValuesIgnoringSeries, type AnswerData } from '../kit/compare.ts';
@@ -47,7 +48,7 @@ type Data = AnswerData;
 
 function tryEnforce(query: string, tenants: TenantSet): { enforced: string } | { code: string; message: string } {
   try {
-    return { enforced: enforceQuery(query, { label: 'tenant', tenants, syntax: 'prometheus2' }) };
+    return { enforced: enforceQuery(query, topts({ label: 'tenant', tenants, syntax: 'prometheus2' })) };
   } catch (err) {
     if (err instanceof PromQLError) return { code: err.code, message: err.message };
     // Anything else escaping the engine is a bug: fail loudly with the query.

@@ -2,12 +2,13 @@
  * `match[]` enforcement against a real Prometheus 2.42: selectors Grafana and promtool send
  * (metric browser, variables, series lookups), enforced with `enforceSeriesSelector`, are
  * accepted by `/api/v1/series` and return exactly the allowed tenants' series; the
- * no-`match[]` selector (`tenantSelector`) scopes `/api/v1/labels` and label values.
+ * no-`match[]` selector (`policySelectors`) scopes `/api/v1/labels` and label values.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { enforceSeriesSelector, tenantSelector } from '../../src/enforce/index.ts';
-import { ALL_TENANTS, tenantList, type TenantSet } from '../../src/enforce/tenants.ts';
+import { ALL_TENANTS, tenantList, tenantPolicy, type TenantSet } from '../../src/access/index.ts';
+import { enforceSeriesSelector, policySelectors } from '../../src/enforce/index.ts';
+import { topts } from '../kit/policy.ts';
 import { countSeries } from '../../scripts/generate-data.ts';
 import { promPost, startPrometheus, type RunningPrometheus } from '../kit/prometheus.ts';
 
@@ -43,7 +44,7 @@ describe('match[] enforcement on Prometheus 2.42', () => {
   ];
   for (const [name, tenants, ids] of sets) {
     test(`selectors enforced for ${name} return only its series`, async () => {
-      const opts = { label: 'tenant', tenants, syntax: 'prometheus2' as const };
+      const opts = topts({ label: 'tenant', tenants, syntax: 'prometheus2' });
       for (const sel of SELECTORS) {
         const enforced = enforceSeriesSelector(sel, opts);
         const [orig, enf] = await Promise.all([series([sel]), series([enforced])]);
@@ -56,7 +57,7 @@ describe('match[] enforcement on Prometheus 2.42', () => {
     });
 
     test(`labels and label values with the default selector for ${name}`, async () => {
-      const sel = tenantSelector('tenant', tenants);
+      const [sel] = policySelectors(tenantPolicy('tenant', tenants));
       assert.ok(sel !== undefined);
       // label values is GET-only in the Prometheus API.
       const r = await fetch(`${prom.url}/api/v1/label/tenant/values?${new URLSearchParams({ 'match[]': sel }).toString()}`);
@@ -71,8 +72,8 @@ describe('match[] enforcement on Prometheus 2.42', () => {
   }
 
   test('unrestricted (*) adds no matcher and no default selector', async () => {
-    const opts = { label: 'tenant', tenants: ALL_TENANTS, syntax: 'prometheus2' as const };
-    assert.equal(tenantSelector('tenant', ALL_TENANTS), undefined);
+    const opts = topts({ label: 'tenant', tenants: ALL_TENANTS, syntax: 'prometheus2' });
+    assert.deepEqual(policySelectors(tenantPolicy('tenant', ALL_TENANTS)), []);
     const all = await series([enforceSeriesSelector('{__name__=~".+"}', opts)]);
     assert.equal(all.length, countSeries({}));
   });

@@ -1,15 +1,17 @@
 /**
- * HTTP basic users: bcrypt verification, a bounded cache of verified credentials, and the
- * passport strategy that uses them.
+ * Provider `basic`: HTTP basic users (`auth.basic_users`), bcrypt hashes, and a bounded
+ * cache of verified credentials. Registered only when `auth.basic_users` is non-empty: with
+ * no basic user, a `Basic` header costs nothing (no bcrypt run).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
-import type { Request } from 'express';
-import type { Strategy } from 'passport';
-import { BasicStrategy } from 'passport-http';
-import type { BasicUserEntry } from '../config/types.ts';
-import type { Principal } from '../http/context.ts';
-import { parseAuthorization } from './header.ts';
+import { LRUCache } from 'lru-cache';
+import { principal, type Principal } from '../../access/principal.ts';
+import type { BasicUserEntry } from '../../config/types.ts';
+import type { AuthProvider } from '../provider.ts';
+
+/** Message of a 401 with wrong basic credentials. */
+export const MSG_INVALID_BASIC = 'invalid username or password';
 
 /** Checks a password against a bcrypt hash; resolves true on a match. Injected in tests. */
 export type PasswordCompare = (password: string, hash: string) => Promise<boolean>;
@@ -44,7 +46,7 @@ function costOf(hash: string): number {
  * @param users `config.auth.basic_users`
  * @param compare password check (default {@link bcryptCompare})
  * @returns the principal (`method: 'basic'`), or `null` when the credentials are wrong or empty
- * @throws whatever `compare` throws (the middleware turns it into a 500 `internal_error`)
+ * @throws whatever `compare` throws (authentication then answers 500 `internal_error`)
  */
 export async function verifyBasicCredentials(
   username: string,
@@ -59,7 +61,7 @@ export async function verifyBasicCredentials(
     return null;
   }
   if (!(await compare(password, user.password_hash))) return null;
-  return Object.freeze({ subject: user.subject, groups: Object.freeze([...user.groups]), method: 'basic' as const });
+  return principal(user.subject, 'basic', { groups: user.groups });
 }
 
 /** Options of {@link createBasicVerifier}. */
@@ -68,11 +70,11 @@ export interface BasicVerifierOptions {
   users: readonly BasicUserEntry[];
   /** How long a verified credential stays cached, ms; 0 disables the cache. */
   ttlMs: number;
-  /** Maximum cached credentials (default 1000); the oldest entry is evicted first. */
+  /** Maximum cached credentials (default 1000); the least recently used is evicted first. */
   maxEntries?: number;
   /** Password check (default {@link bcryptCompare}). */
   compare?: PasswordCompare;
-  /** Clock in ms (default `Date.now`); injected in tests. */
+  /** Clock in ms (default `performance.now`-based, as lru-cache's); injected in tests. */
   now?: () => number;
 }
 
@@ -84,51 +86,40 @@ export type BasicVerifier = (username: string, password: string) => Promise<Prin
  * Grafana sends the same credentials on every panel request.
  *
  * - Only SUCCESSES are cached, for `ttlMs`; failures always run bcrypt again (caching them
- *   would let a wrong password stay wrong after a config fix, and brings nothing against
- *   guessing, which varies the password anyway).
+ *   would let a wrong password stay wrong after a config fix).
  * - The cache key is HMAC-SHA-256(`username:password`) under a random per-verifier key: the
  *   password is never stored, and a memory dump does not yield a fast-to-attack plain
  *   SHA-256 of it.
- * - At most `maxEntries` entries (default 1000); when full, expired entries are dropped, then
- *   the oldest.
+ * - An lru-cache of at most `maxEntries` entries (default 1000) and 1 MiB (estimated).
  * - Concurrent checks of the same credentials share one bcrypt computation.
  * - A new verifier (config reload) starts with an empty cache.
  */
 export function createBasicVerifier(options: BasicVerifierOptions): BasicVerifier {
   const { users, ttlMs } = options;
-  const maxEntries = Math.max(1, options.maxEntries ?? 1000);
   const compare = options.compare ?? bcryptCompare;
-  const now = options.now ?? Date.now;
   const key = randomBytes(32);
-  const cache = new Map<string, { principal: Principal; expiresAt: number }>();
+  const cache = ttlMs <= 0 ? undefined : new LRUCache<string, Principal>({
+    max: Math.max(1, options.maxEntries ?? 1000),
+    maxSize: 1024 * 1024,
+    sizeCalculation: (p, k) => 100 + 2 * (k.length + p.subject.length + p.groups.reduce((n, g) => n + g.length, 0)),
+    ttl: ttlMs,
+    // Read the clock on every lookup (one per request): no cached "now" that a test clock,
+    // or a long event-loop stall, could make stale.
+    ttlResolution: 0,
+    ...(options.now ? { perf: { now: options.now } } : {}),
+  });
   const inflight = new Map<string, Promise<Principal | null>>();
 
-  const evict = (t: number): void => {
-    for (const [k, v] of cache) if (v.expiresAt <= t) cache.delete(k);
-    while (cache.size >= maxEntries) {
-      const oldest = cache.keys().next();
-      if (oldest.done) break;
-      cache.delete(oldest.value);
-    }
-  };
-
   return async function verifyBasic(username: string, password: string): Promise<Principal | null> {
-    if (ttlMs <= 0) return verifyBasicCredentials(username, password, users, compare);
+    if (cache === undefined) return verifyBasicCredentials(username, password, users, compare);
     const id = createHmac('sha256', key).update(`${username}:${password}`, 'utf8').digest('base64');
     const hit = cache.get(id);
-    if (hit) {
-      if (hit.expiresAt > now()) return hit.principal;
-      cache.delete(id);
-    }
+    if (hit) return hit;
     const pending = inflight.get(id);
     if (pending) return pending;
-    const p = verifyBasicCredentials(username, password, users, compare).then((principal) => {
-      if (principal) {
-        const t = now();
-        evict(t);
-        cache.set(id, { principal, expiresAt: t + ttlMs });
-      }
-      return principal;
+    const p = verifyBasicCredentials(username, password, users, compare).then((found) => {
+      if (found) cache.set(id, found);
+      return found;
     }).finally(() => inflight.delete(id));
     inflight.set(id, p);
     return p;
@@ -136,21 +127,21 @@ export function createBasicVerifier(options: BasicVerifierOptions): BasicVerifie
 }
 
 /**
- * The passport strategy (`name: 'basic'`). passport-http splits the decoded credentials on
- * EVERY colon and keeps only the first two parts, so the verify callback re-reads the
- * header with {@link parseAuthorization} to get the whole password (RFC 7617: everything
- * after the first colon) and refuses anything passport decoded differently.
+ * The provider: reads `Authorization: Basic …` only. Wrong credentials are a `fail` with
+ * reason `invalid_basic_credentials`.
  *
  * @param verify the credential check (see {@link createBasicVerifier})
- * @param realm realm for passport's own challenge (the middleware replaces the final header)
+ * @param realm `auth.realm`, for the challenge
  */
-export function createBasicStrategy(verify: BasicVerifier, realm: string): Strategy {
-  return new BasicStrategy({ realm, passReqToCallback: true }, (req: Request, username: string, _password: string, done: (err: unknown, user?: Principal | false) => void) => {
-    const header = parseAuthorization(req.headers.authorization);
-    if (header.kind !== 'basic' || header.username !== username) return done(null, false);
-    verify(header.username, header.password).then(
-      (principal) => done(null, principal ?? false),
-      (err: unknown) => done(err),
-    );
-  });
+export function basicProvider(verify: BasicVerifier, realm: string): AuthProvider {
+  return {
+    method: 'basic',
+    challenge: `Basic realm="${realm}"`,
+    async authenticate(input) {
+      const h = input.authorization;
+      if (h.kind !== 'basic') return { kind: 'skip' };
+      const p = await verify(h.username, h.password);
+      return p === null ? { kind: 'fail', reason: 'invalid_basic_credentials', message: MSG_INVALID_BASIC } : { kind: 'success', principal: p };
+    },
+  };
 }

@@ -1,39 +1,50 @@
 /**
  * Tenant resolution: which tenants an authenticated principal may read (from configuration
- * only, threat-model invariant 2), and per-request narrowing to a subset of that grant.
- * Pure functions; the HTTP layer wires them and logs unrestricted access.
+ * and its verified credential only, threat-model invariant 2), per-request narrowing to a
+ * subset of that grant, and the resulting {@link AccessPolicy}. Pure functions.
  */
-import type { Config } from '../config/types.ts';
-import type { Principal } from '../http/context.ts';
-import { HttpError } from '../http/errors.ts';
-import { ALL_TENANTS, tenantList, type TenantSet } from '../enforce/tenants.ts';
+import { AccessError } from './errors.ts';
+import { tenantPolicy, type AccessPolicy } from './policy.ts';
+import type { Principal } from './principal.ts';
 import { ALL_TENANTS_WILDCARD, quoteForMessage, tenantIdProblem } from './tenant-id.ts';
+import { ALL_TENANTS, tenantList, type TenantSet } from './tenants.ts';
 
 /**
- * The tenants granted to `principal`: the union of `access.subjects[principal.subject]` and
- * `access.groups[g]` for each of its groups. Any `"*"` in that union makes the result
- * {@link ALL_TENANTS}. Lookups use own properties only (a subject named `constructor` or
- * `__proto__` never reads `Object.prototype`).
+ * The configured grants (`config.access`): subject → tenant IDs, group → tenant IDs; `"*"`
+ * grants every tenant. Records should have a null prototype; lookups use own properties only.
+ */
+export interface Grants {
+  readonly subjects: Readonly<Record<string, readonly string[]>>;
+  readonly groups: Readonly<Record<string, readonly string[]>>;
+}
+
+/**
+ * The tenants granted to `principal`: the union of the tenants its credential carries
+ * (`principal.tenants`, e.g. a JWT claim), `grants.subjects[subject]` and `grants.groups[g]`
+ * for each of its groups. Any `"*"` in that union makes the result {@link ALL_TENANTS}.
+ * Lookups use own properties only (a subject named `constructor` or `__proto__` never reads
+ * `Object.prototype`).
  *
- * @param principal the authenticated caller (subject and groups)
- * @param access `config.access` (subject → tenant IDs, group → tenant IDs)
+ * @param principal the authenticated caller
+ * @param grants `config.access`
  * @returns a non-empty tenant set
- * @throws HttpError `no_tenants` (403) when nothing is granted
- * @example grantedTenants({ subject: 'tom', groups: [], method: 'bearer' }, config.access)
+ * @throws AccessError `no_tenants` when nothing is granted
+ * @example grantedTenants(principal('tom', 'bearer_tokens'), config.access)
  *   // → { kind: 'list', tenants: ['team-fruit', 'team-veggie'] }
  */
-export function grantedTenants(principal: Principal, access: Config['access']): TenantSet {
+export function grantedTenants(principal: Principal, grants: Grants): TenantSet {
   const tenants: string[] = [];
   const add = (list: unknown): void => {
     if (!Array.isArray(list)) return;
     for (const t of list) if (typeof t === 'string' && t.length > 0) tenants.push(t);
   };
-  if (Object.hasOwn(access.subjects, principal.subject)) add(access.subjects[principal.subject]);
+  add(principal.tenants);
+  if (Object.hasOwn(grants.subjects, principal.subject)) add(grants.subjects[principal.subject]);
   for (const group of principal.groups) {
-    if (Object.hasOwn(access.groups, group)) add(access.groups[group]);
+    if (Object.hasOwn(grants.groups, group)) add(grants.groups[group]);
   }
   if (tenants.length === 0) {
-    throw new HttpError(
+    throw new AccessError(
       'no_tenants',
       `subject ${quoteForMessage(principal.subject)} is authenticated but no tenants are granted to it; ` +
         'add it to access.subjects or one of its groups to access.groups',
@@ -55,8 +66,8 @@ export function grantedTenants(principal: Principal, access: Config['access']): 
  * @param granted the set from {@link grantedTenants}
  * @param requested tenant IDs as sent by the client (not trimmed here; see {@link parseTenantHeader})
  * @param subject the caller's subject, for the error message
- * @throws HttpError `invalid_parameter` (400) for a syntactically invalid tenant ID;
- *   `forbidden_tenant` (403) for a tenant outside the grant, e.g.
+ * @throws AccessError `invalid_parameter` for a syntactically invalid tenant ID;
+ *   `forbidden_tenant` for a tenant outside the grant, e.g.
  *   `tenant "team-veggie" is not granted to subject "alice"`
  */
 export function narrowTenants(granted: TenantSet, requested: readonly string[], subject: string): TenantSet {
@@ -64,20 +75,20 @@ export function narrowTenants(granted: TenantSet, requested: readonly string[], 
   for (const id of requested) {
     const problem = tenantIdProblem(id, true);
     if (problem !== undefined) {
-      throw new HttpError('invalid_parameter', `invalid tenant ${quoteForMessage(id)}: it ${problem}`);
+      throw new AccessError('invalid_parameter', `invalid tenant ${quoteForMessage(id)}: it ${problem}`);
     }
   }
   if (granted.kind === 'all') return tenantList(requested);
   const allowed = new Set(granted.tenants);
   for (const id of requested) {
     if (id === ALL_TENANTS_WILDCARD) {
-      throw new HttpError(
+      throw new AccessError(
         'forbidden_tenant',
         `tenant "*" (all tenants) is not granted to subject ${quoteForMessage(subject)}; request one or more of: ${granted.tenants.join(', ')}`,
       );
     }
     if (!allowed.has(id)) {
-      throw new HttpError('forbidden_tenant', `tenant ${quoteForMessage(id)} is not granted to subject ${quoteForMessage(subject)}`);
+      throw new AccessError('forbidden_tenant', `tenant ${quoteForMessage(id)} is not granted to subject ${quoteForMessage(subject)}`);
     }
   }
   return tenantList(requested);
@@ -91,16 +102,30 @@ export function narrowTenants(granted: TenantSet, requested: readonly string[], 
  * @param value the raw header value (Node joins repeated headers with ", ", which parses the same)
  * @param headerName the header's name, for the error message (default `X-Promfence-Tenant`)
  * @returns the tenant IDs in order (duplicates kept; {@link narrowTenants} de-duplicates)
- * @throws HttpError `invalid_parameter` (400) when any item is empty
+ * @throws AccessError `invalid_parameter` when any item is empty
  * @example parseTenantHeader('team-a, team-b') // → ['team-a', 'team-b']
  */
 export function parseTenantHeader(value: string, headerName = 'X-Promfence-Tenant'): string[] {
   const items = value.split(',').map((s) => s.replace(/^[ \t]+|[ \t]+$/g, ''));
   if (items.some((s) => s.length === 0)) {
-    throw new HttpError(
+    throw new AccessError(
       'invalid_parameter',
       `invalid ${headerName} header ${quoteForMessage(value)}: empty tenant in the list; send a comma-separated list like "team-a,team-b"`,
     );
   }
   return items;
+}
+
+/**
+ * The access policy of one request: the principal's grant ({@link grantedTenants}), narrowed
+ * to `requested` ({@link narrowTenants}), as a tenant policy on `label`.
+ *
+ * @param principal the authenticated caller
+ * @param grants `config.access`
+ * @param requested narrowing tenant IDs (parameter values, then header items); empty = none
+ * @param label the tenant label (`enforce.label`)
+ * @throws AccessError `no_tenants`, `forbidden_tenant`, `invalid_parameter`
+ */
+export function resolvePolicy(principal: Principal, grants: Grants, requested: readonly string[], label: string): AccessPolicy {
+  return tenantPolicy(label, narrowTenants(grantedTenants(principal, grants), requested, principal.subject));
 }

@@ -1,25 +1,23 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { grantedTenants, narrowTenants, parseTenantHeader } from '../../src/tenancy/resolve.ts';
-import { tenantIdProblem } from '../../src/tenancy/tenant-id.ts';
-import { ALL_TENANTS, tenantList, type TenantSet } from '../../src/enforce/tenants.ts';
-import { HttpError } from '../../src/http/errors.ts';
-import type { Principal } from '../../src/http/context.ts';
-import type { Config } from '../../src/config/types.ts';
+import {
+  AccessError, ALL_TENANTS, grantedTenants, narrowTenants, parseTenantHeader, principal, resolvePolicy, tenantIdProblem, tenantList,
+  type Grants, type Principal, type TenantSet,
+} from '../../src/access/index.ts';
 
 function nullProto(o: Record<string, string[]>): Record<string, string[]> {
   return Object.assign(Object.create(null) as Record<string, string[]>, o);
 }
-const access: Config['access'] = {
+const access: Grants = {
   subjects: nullProto({ alice: ['team-fruit'], tom: ['team-fruit', 'team-veggie'], ops: ['*'], dup: ['b', 'a', 'b'] }),
   groups: nullProto({ 'veggie-devs': ['team-veggie'], admins: ['*'], fruit: ['team-fruit'] }),
 };
-const who = (subject: string, groups: string[] = []): Principal => ({ subject, groups, method: 'bearer' });
+const who = (subject: string, groups: string[] = [], tenants: string[] = []): Principal => principal(subject, 'bearer_tokens', { groups, tenants });
 
 function throwsHttp(fn: () => unknown, code: string, message: string): void {
   assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof HttpError, String(e));
+    assert.ok(e instanceof AccessError, String(e));
     assert.equal(e.code, code);
     assert.equal(e.message, message);
     return true;
@@ -49,10 +47,14 @@ describe('grantedTenants', () => {
       'subject "alice-typo" is authenticated but no tenants are granted to it; add it to access.subjects or one of its groups to access.groups');
   });
   it('never reads Object.prototype (constructor, __proto__, toString)', () => {
-    const plain: Config['access'] = { subjects: { alice: ['a'] }, groups: {} };
+    const plain: Grants = { subjects: { alice: ['a'] }, groups: {} };
     for (const s of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
-      assert.throws(() => grantedTenants(who(s, [s]), plain), (e: unknown) => e instanceof HttpError && e.code === 'no_tenants');
+      assert.throws(() => grantedTenants(who(s, [s]), plain), (e: unknown) => e instanceof AccessError && e.code === 'no_tenants');
     }
+  });
+  it('tenants carried by the credential (a JWT claim) add to the configured grant', () => {
+    assert.deepEqual(grantedTenants(who('nobody', [], ['team-meat']), access), tenantList(['team-meat']));
+    assert.deepEqual(grantedTenants(who('alice', [], ['team-meat']), access), tenantList(['team-fruit', 'team-meat']));
   });
 });
 
@@ -86,20 +88,27 @@ describe('narrowTenants', () => {
     throwsHttp(() => narrowTenants(tom, [''], 'tom'), 'invalid_parameter', 'invalid tenant "": it is empty');
     throwsHttp(() => narrowTenants(ALL_TENANTS, ['..'], 'ops'), 'invalid_parameter', 'invalid tenant "..": it is not allowed (Mimir refuses "." and "..")');
   });
-  it('property: the result of narrowing a list grant is always a subset of it', () => {
+  it('property: narrowing a list grant gives exactly the requested subset, and refuses anything else', () => {
     const id = fc.constantFrom('a', 'b', 'c', 'd', 'e', '*', 'a|b', '.*', '');
+    let narrowed = 0;
     fc.assert(fc.property(fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1 }), fc.array(id), (grant, req) => {
       const granted = tenantList(grant);
+      const invalid = req.some((t) => tenantIdProblem(t) !== undefined);
+      const foreign = req.some((t) => !(grant as string[]).includes(t));
       let out: TenantSet;
       try {
         out = narrowTenants(granted, req, 's');
       } catch (e) {
-        assert.ok(e instanceof HttpError && (e.code === 'forbidden_tenant' || e.code === 'invalid_parameter'));
+        assert.ok(e instanceof AccessError);
+        assert.equal(e.code, invalid ? 'invalid_parameter' : 'forbidden_tenant');
+        assert.ok(invalid || foreign, `refused a subset: ${JSON.stringify(req)} of ${JSON.stringify(grant)}`);
         return;
       }
-      assert.equal(out.kind, 'list');
-      if (out.kind === 'list') for (const t of out.tenants) assert.ok((grant as string[]).includes(t));
-    }));
+      assert.ok(!invalid && !foreign, `accepted ${JSON.stringify(req)} for grant ${JSON.stringify(grant)}`);
+      assert.deepEqual(out, req.length === 0 ? granted : tenantList(req));
+      if (req.length > 0) narrowed++;
+    }), { numRuns: 500 });
+    assert.ok(narrowed > 20, `only ${narrowed} successful narrowings sampled`);
   });
 });
 
@@ -126,5 +135,23 @@ describe('tenantIdProblem', () => {
   it('refuses the rest', () => {
     for (const id of ['', '.', '..', 'a|b', 'a b', 'a/b', 'é', 'x'.repeat(151), 'a\nb']) assert.notEqual(tenantIdProblem(id), undefined, id);
     assert.notEqual(tenantIdProblem('*', false), undefined);
+  });
+});
+
+describe('resolvePolicy', () => {
+  it('a tenant grant is one matcher set on the label; narrowing applies; * is unrestricted', () => {
+    const p = resolvePolicy(who('tom'), access, ['team-veggie'], 'tenant');
+    assert.deepEqual(p.selectors, [[{ name: 'tenant', op: '=', value: 'team-veggie' }]]);
+    assert.deepEqual(p.tenants, tenantList(['team-veggie']));
+    const both = resolvePolicy(who('tom'), access, [], 'tenant');
+    assert.deepEqual(both.selectors, [[{ name: 'tenant', op: '=~', value: 'team-fruit|team-veggie' }]]);
+    const ops = resolvePolicy(who('ops'), access, [], 'tenant');
+    assert.equal(ops.selectors, undefined);
+    assert.notEqual(p.key, both.key);
+    assert.notEqual(both.key, ops.key);
+  });
+  it('refusals are AccessErrors with their codes', () => {
+    throwsHttp(() => resolvePolicy(who('alice'), access, ['team-veggie'], 'tenant'), 'forbidden_tenant', 'tenant "team-veggie" is not granted to subject "alice"');
+    assert.throws(() => resolvePolicy(who('nobody'), access, [], 'tenant'), (e: unknown) => e instanceof AccessError && e.code === 'no_tenants');
   });
 });

@@ -1,15 +1,21 @@
+/**
+ * The authentication middleware (src/auth/authenticate.ts) with the real providers: bearer
+ * tokens and basic users, registered as passport strategies in `auth.order`.
+ */
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import request from 'supertest';
 import bcrypt from 'bcryptjs';
-import winston from 'winston';
-import { createAuthMiddleware, MSG_AUTH_REQUIRED, MSG_CREDENTIALS_IN_URL, MSG_INVALID_BASIC, MSG_INVALID_BEARER, MSG_MALFORMED, type AuthMiddlewareOptions } from '../../src/auth/middleware.ts';
+import { createAuthenticator, MSG_AUTH_REQUIRED, MSG_MALFORMED } from '../../src/auth/authenticate.ts';
+import { MSG_INVALID_BASIC } from '../../src/auth/providers/basic.ts';
+import { MSG_INVALID_BEARER } from '../../src/auth/providers/bearer-tokens.ts';
+import type { ProviderSeams } from '../../src/auth/providers/index.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import type { Config } from '../../src/config/types.ts';
-import { ctx, initContext } from '../../src/http/context.ts';
+import { providerConfig, type Config } from '../../src/config/types.ts';
 import { errorBody, HttpError } from '../../src/http/errors.ts';
+import { requestState, state } from '../../src/http/state.ts';
+import { captureLogger as captureLines } from '../http/kit.ts';
 
 const CHALLENGE = 'Bearer realm="promfence", Basic realm="promfence"';
 const BOB_PW = 'veggie:pass:word';
@@ -30,13 +36,6 @@ access: {subjects: {alice: [team-fruit], tom: [team-fruit, team-veggie], bob: [t
 `, { baseDir: '/', env: {} });
 });
 
-function captureLogger(): { logger: winston.Logger; lines: () => string } {
-  let buf = '';
-  const stream = new Writable({ write(chunk: Buffer, _enc, cb) { buf += chunk.toString(); cb(); } });
-  const logger = winston.createLogger({ level: 'debug', format: winston.format.json(), transports: [new winston.transports.Stream({ stream })] });
-  return { logger, lines: () => buf };
-}
-
 /** A counting bcrypt compare. */
 function spyCompare(): { compare: (pw: string, hash: string) => Promise<boolean>; calls: () => number } {
   let n = 0;
@@ -49,17 +48,13 @@ function spyCompare(): { compare: (pw: string, hash: string) => Promise<boolean>
   };
 }
 
-function makeApp(cfg: Config, opts: AuthMiddlewareOptions = {}, parseBody = false) {
-  const { logger, lines } = captureLogger();
+function makeApp(cfg: Config, seams: ProviderSeams = {}) {
+  const { logger, lines } = captureLines('debug');
   const app = express();
-  app.use((req, res, next) => {
-    initContext(req, res, 'req-1');
-    next();
-  });
-  if (parseBody) app.use(express.urlencoded({ extended: false }));
-  app.use(createAuthMiddleware(cfg, logger, opts));
+  app.use(requestState());
+  app.use(createAuthenticator(cfg, logger, seams).middleware);
   app.use((_req, res) => {
-    res.json({ principal: ctx(res).principal });
+    res.json({ principal: state(res).principal, failures: state(res).authFailures });
   });
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof HttpError) {
@@ -68,7 +63,15 @@ function makeApp(cfg: Config, opts: AuthMiddlewareOptions = {}, parseBody = fals
     }
     res.status(500).json({ status: 'error', errorType: 'internal', error: String(err), code: 'internal_error' });
   });
-  return { app, lines };
+  return { app, lines: () => lines.map((l) => JSON.stringify(l)).join('\n') };
+}
+
+/** `config` with the basic provider's settings changed (or removed). */
+function withBasic(cfg: Config, patch: { cache_ttl_ms?: number } | 'none'): Config {
+  const providers = cfg.auth.providers
+    .filter((p) => patch !== 'none' || p.kind !== 'basic')
+    .map((p) => (p.kind === 'basic' && patch !== 'none' ? { ...p, ...patch } : p));
+  return { ...cfg, auth: { ...cfg.auth, providers } };
 }
 
 const basic = (user: string, pw: string): string => `Basic ${Buffer.from(`${user}:${pw}`).toString('base64')}`;
@@ -85,7 +88,8 @@ describe('auth middleware: bearer', () => {
     const { app, lines } = makeApp(config);
     const res = await request(app).get('/api/v1/query?query=up').set('Authorization', 'Bearer fruit-secret');
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { principal: { subject: 'alice', groups: ['fruit-devs'], method: 'bearer' } });
+    assert.deepEqual(res.body.principal, { subject: 'alice', groups: ['fruit-devs'], tenants: [], method: 'bearer_tokens' });
+    assert.deepEqual(res.body.failures, []);
     assert.ok(!lines().includes('fruit-secret'));
   });
 
@@ -130,44 +134,39 @@ describe('auth middleware: bearer', () => {
   });
 
   it('challenge lists only configured schemes', async () => {
-    const bearerOnly: Config = { ...config, auth: { ...config.auth, basic_users: [] } };
-    const { app } = makeApp(bearerOnly);
+    const { app } = makeApp(withBasic(config, 'none'));
     expect401(await request(app).get('/'), MSG_AUTH_REQUIRED, 'Bearer realm="promfence"');
+  });
+
+  it('with no basic users, a Basic header runs no bcrypt at all and says basic is not enabled', async () => {
+    const spy = spyCompare();
+    const { app } = makeApp(withBasic(config, 'none'), { compare: spy.compare });
+    expect401(await request(app).get('/').set('Authorization', basic('bob', BOB_PW)),
+      'HTTP basic authentication is not enabled: send "Authorization: Bearer <token>"', 'Bearer realm="promfence"');
+    assert.equal(spy.calls(), 0);
   });
 });
 
-describe('auth middleware: access_token is refused before passport', () => {
+describe('auth middleware: access_token is never a credential', () => {
   const urls = [
     '/api/v1/query?access_token=fruit-secret',
-    '/api/v1/query?query=up&access_token=',
     '/api/v1/query?access%5Ftoken=fruit-secret',
     '/api/v1/query?ACCESS_TOKEN=fruit-secret',
-    '/api/v1/query?access_token[]=fruit-secret',
     '/api/v1/query?query=up;access_token=fruit-secret',
-    '/api/v1/query?access_token',
   ];
   for (const url of urls) {
-    it(`${url} → 400 credentials_in_url (even with a valid header)`, async () => {
+    it(`${url} without a header → 401 with a hint to move and revoke it; the token is never echoed or logged`, async () => {
       const { app, lines } = makeApp(config);
-      for (const auth of [undefined, 'Bearer fruit-secret']) {
-        const req = request(app).get(url);
-        const res = await (auth ? req.set('Authorization', auth) : req);
-        assert.equal(res.status, 400);
-        assert.deepEqual(res.body, { status: 'error', errorType: 'bad_data', error: MSG_CREDENTIALS_IN_URL, code: 'credentials_in_url' });
-      }
-      assert.match(lines(), /"reason":"credentials_in_url"/);
+      const res = await request(app).get(url);
+      assert.equal(res.status, 401);
+      assert.equal(res.body.code, 'unauthenticated');
+      assert.match(res.body.error, /access_token parameter is not a credential here: send it in the Authorization header, and revoke it/);
+      assert.ok(!res.text.includes('fruit-secret'));
       assert.ok(!lines().includes('fruit-secret'));
     });
   }
 
-  it('access_token in an already-parsed form body → 400', async () => {
-    const { app } = makeApp(config, {}, true);
-    const res = await request(app).post('/api/v1/query').type('form').send('query=up&access_token=fruit-secret');
-    assert.equal(res.status, 400);
-    assert.equal(res.body.code, 'credentials_in_url');
-  });
-
-  it('a parameter merely containing the name is fine', async () => {
+  it('a parameter merely containing the name is fine (the parameter reader refuses real ones after authentication)', async () => {
     const { app } = makeApp(config);
     const res = await request(app).get('/api/v1/query?query=access_token&my_access_token=1').set('Authorization', 'Bearer fruit-secret');
     assert.equal(res.status, 200);
@@ -179,7 +178,7 @@ describe('auth middleware: basic', () => {
     const { app } = makeApp(config);
     const res = await request(app).get('/api/v1/labels').set('Authorization', basic('bob', BOB_PW));
     assert.equal(res.status, 200);
-    assert.deepEqual(res.body, { principal: { subject: 'bob', groups: ['veggie-devs'], method: 'basic' } });
+    assert.deepEqual(res.body.principal, { subject: 'bob', groups: ['veggie-devs'], tenants: [], method: 'basic' });
   });
 
   it('supertest .auth() (what promtool sends for http://user:pw@host) works', async () => {
@@ -213,7 +212,7 @@ describe('auth middleware: basic', () => {
     assert.equal(spy.calls(), 1);
   });
 
-  it('a scheme that only contains "Basic" is not basic (passport-http\'s regex is unanchored)', async () => {
+  it('a scheme that only contains "Basic" is not basic', async () => {
     const { app } = makeApp(config);
     const res = await request(app).get('/').set('Authorization', `XBasicY ${Buffer.from(`bob:${BOB_PW}`).toString('base64')}`);
     expect401(res, 'unsupported authorization scheme "XBasicY": send "Authorization: Bearer <token>" or HTTP basic credentials');
@@ -233,10 +232,10 @@ describe('auth middleware: basic', () => {
     assert.equal(spy.calls(), 1);
     assert.equal((await send()).status, 200);
     assert.equal(spy.calls(), 1, 'second request must hit the cache');
-    now += config.auth.basic_cache_ttl_ms - 1;
+    now += (providerConfig(config.auth, 'basic')?.cache_ttl_ms ?? 0) - 1;
     assert.equal((await send()).status, 200);
     assert.equal(spy.calls(), 1);
-    now += 1;
+    now += 2; // older than the TTL
     assert.equal((await send()).status, 200);
     assert.equal(spy.calls(), 2, 'expired entry must be re-verified');
   });
@@ -258,7 +257,7 @@ describe('auth middleware: basic', () => {
 
   it('cache disabled with basic_cache_ttl 0', async () => {
     const spy = spyCompare();
-    const { app } = makeApp({ ...config, auth: { ...config.auth, basic_cache_ttl_ms: 0 } }, { compare: spy.compare });
+    const { app } = makeApp(withBasic(config, { cache_ttl_ms: 0 }), { compare: spy.compare });
     for (let i = 0; i < 2; i++) assert.equal((await request(app).get('/').set('Authorization', basic('bob', BOB_PW))).status, 200);
     assert.equal(spy.calls(), 2);
   });
@@ -273,16 +272,27 @@ describe('auth middleware: basic', () => {
 });
 
 describe('auth middleware: shape', () => {
-  it('is a named function', () => {
-    const { logger } = captureLogger();
-    assert.equal(createAuthMiddleware(config, logger).name, 'promfenceAuthenticate');
+  it('is a named function; providers follow the configured order', () => {
+    const { logger } = captureLines();
+    const a = createAuthenticator(config, logger);
+    assert.equal(a.middleware.name, 'promfenceAuthenticate');
+    assert.deepEqual(a.providers.map((p) => p.method), ['bearer_tokens', 'basic']);
+  });
+  it('a refusal is logged with the provider and reason; a success records no failure', async () => {
+    const { app, lines } = makeApp(config);
+    const res = await request(app).get('/').set('Authorization', 'Bearer nope');
+    assert.equal(res.status, 401);
+    assert.match(lines(), /"auth_method":"bearer_tokens"/);
+    assert.match(lines(), /"reason":"invalid_bearer_token"/);
+    const ok = await request(app).get('/').set('Authorization', basic('bob', BOB_PW));
+    assert.deepEqual(ok.body.failures, []);
   });
 });
 
 describe('auth middleware: property', () => {
   it('a random Authorization header never authenticates unless it carries a configured credential', async () => {
     const fc = (await import('fast-check')).default;
-    const { app } = makeApp(config, { compare: (pw, hash) => bcrypt.compare(pw, hash) });
+    const { app } = makeApp(config, { compare: (pw: string, hash: string) => bcrypt.compare(pw, hash) });
     const header = fc.oneof(
       fc.string({ unit: fc.constantFrom(...'Bearer Basic fruit-secret tomato:=+/ abcXYZ019'.split('')), maxLength: 40 }),
       fc.string({ unit: 'grapheme-ascii', maxLength: 40 }).map((s) => `Bearer ${s}`),

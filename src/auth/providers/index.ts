@@ -1,0 +1,46 @@
+/**
+ * The provider factory: one case per member of the config union `AuthProviderConfig`
+ * (src/config/types.ts). `config.auth.providers` is already in `auth.order`, holding only
+ * configured methods (the schema drops a method with no credentials, so e.g. the basic
+ * provider exists only when `auth.basic_users` is non-empty).
+ */
+import type { AuthProviderConfig } from '../../config/types.ts';
+import type { AuthProvider } from '../provider.ts';
+import { basicProvider, createBasicVerifier, type PasswordCompare } from './basic.ts';
+import { bearerTokensProvider } from './bearer-tokens.ts';
+
+/** Test seams of {@link createProvider}; production passes none. */
+export interface ProviderSeams {
+  /** bcrypt compare (default bcryptjs's async compare). */
+  readonly compare?: PasswordCompare;
+  /** Clock for the basic cache, ms. */
+  readonly now?: () => number;
+  /** Maximum cached basic credentials (default 1000). */
+  readonly basicCacheMaxEntries?: number;
+}
+
+/**
+ * Builds the provider of one configured method.
+ *
+ * @param pc one entry of `config.auth.providers`
+ * @param realm `auth.realm` (challenges)
+ * @param seams test seams
+ */
+export function createProvider(pc: AuthProviderConfig, realm: string, seams: ProviderSeams = {}): AuthProvider {
+  switch (pc.kind) {
+    case 'bearer_tokens':
+      return bearerTokensProvider(pc.tokens, realm);
+    case 'basic':
+      return basicProvider(createBasicVerifier({
+        users: pc.users,
+        ttlMs: pc.cache_ttl_ms,
+        ...(seams.compare ? { compare: seams.compare } : {}),
+        ...(seams.now ? { now: seams.now } : {}),
+        ...(seams.basicCacheMaxEntries !== undefined ? { maxEntries: seams.basicCacheMaxEntries } : {}),
+      }), realm);
+    default: {
+      const never: never = pc;
+      throw new Error(`unknown auth provider ${JSON.stringify((never as { kind?: unknown }).kind)}`);
+    }
+  }
+}

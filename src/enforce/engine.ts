@@ -1,0 +1,151 @@
+/**
+ * {@link Enforcer}: the enforcer of ./enforce.ts behind one LRU cache bounded in bytes
+ * (lru-cache). Dashboards repeat the same queries on every refresh, so both steps are cached:
+ * the validation of a text (step 1, per dialect) and its enforced print (step 2, per policy).
+ * Refusals are cached too and re-thrown as fresh PromQLErrors with the same code, message,
+ * position and tenant.
+ */
+import { LRUCache } from 'lru-cache';
+import { PromQLError } from '../promql/errors.ts';
+import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
+import type { AccessPolicy } from '../access/policy.ts';
+import {
+  applyPolicy, prepareQuery, prepareSeriesSelector,
+  type EnforceOptions, type PolicyOptions, type PrepareOptions, type Prepared, type TextKind,
+} from './enforce.ts';
+
+/** Options of {@link Enforcer}. */
+export interface EnforcerOptions {
+  /** Most cached entries (both steps together); 0 disables caching. Default 10000 (`promql.cache_size`). */
+  readonly maxEntries?: number;
+  /**
+   * Most bytes the cache may hold, estimated as 2 bytes per UTF-16 unit of keys, values and
+   * messages plus 200 bytes of overhead per entry. Default 33554432 (32 MiB,
+   * `promql.cache_max_bytes`). An entry larger than 1/16 of this is not cached.
+   */
+  readonly maxBytes?: number;
+}
+
+/** Counters of {@link Enforcer} (monotonic since creation). */
+export interface EnforcerStats {
+  hits: number;
+  misses: number;
+}
+
+/** Default of {@link EnforcerOptions.maxEntries}. */
+export const DEFAULT_CACHE_ENTRIES = 10_000;
+/** Default of {@link EnforcerOptions.maxBytes}: 32 MiB. */
+export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
+
+type Entry = { readonly ok: string } | { readonly err: PromQLError };
+
+const OVERHEAD_BYTES = 200;
+
+function copy(err: PromQLError): PromQLError {
+  return new PromQLError(err.code, err.message, { position: err.position, cause: err.cause, ...(err.tenant === undefined ? {} : { tenant: err.tenant }) });
+}
+
+/**
+ * The cached enforcer the gateway uses: {@link Enforcer.prepare} (step 1) and
+ * {@link Enforcer.apply} (step 2) have exactly the semantics and errors of
+ * `prepareQuery`/`prepareSeriesSelector` and `applyPolicy` in ./enforce.ts.
+ *
+ * Keys hold every input that changes the answer: the step, kind, dialect, size cap,
+ * foreign-tenant option, the policy's key (JSON, so no two policies collide) and the text,
+ * joined by NUL characters with the text last (no field before it can contain NUL, so a key
+ * splits one way only). Size refusals are not cached: the size check is cheaper than a lookup.
+ */
+export class Enforcer {
+  readonly #cache: LRUCache<string, Entry> | undefined;
+  /** Hit and miss counters, for metrics. */
+  readonly stats: EnforcerStats = { hits: 0, misses: 0 };
+
+  /** @param options cache bounds ({@link EnforcerOptions}) */
+  constructor(options: EnforcerOptions = {}) {
+    const maxEntries = Math.max(0, Math.floor(options.maxEntries ?? DEFAULT_CACHE_ENTRIES));
+    const maxBytes = Math.max(1, Math.floor(options.maxBytes ?? DEFAULT_CACHE_BYTES));
+    this.#cache = maxEntries === 0 ? undefined : new LRUCache<string, Entry>({
+      max: maxEntries,
+      maxSize: maxBytes,
+      maxEntrySize: Math.max(1, Math.floor(maxBytes / 16)),
+      sizeCalculation: (value, key) => OVERHEAD_BYTES + 2 * key.length + 2 * ('ok' in value ? value.ok.length : value.err.message.length),
+    });
+  }
+
+  /** Number of cached entries. */
+  get size(): number {
+    return this.#cache?.size ?? 0;
+  }
+
+  /** Estimated bytes held (see {@link EnforcerOptions.maxBytes}). */
+  get bytes(): number {
+    return this.#cache?.calculatedSize ?? 0;
+  }
+
+  /** Drops every entry (e.g. on configuration reload). */
+  clear(): void {
+    this.#cache?.clear();
+  }
+
+  /**
+   * Step 1, cached: parse and validate.
+   *
+   * @throws PromQLError as `prepareQuery` / `prepareSeriesSelector`
+   */
+  prepare(kind: TextKind, text: string, opts: PrepareOptions): Prepared {
+    const maxQueryBytes = opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
+    const key = `p\u0000${kind}\u0000${opts.syntax}\u0000${maxQueryBytes}\u0000${text}`;
+    let fresh: Prepared | undefined;
+    this.#lookup(key, () => {
+      fresh = kind === 'query' ? prepareQuery(text, opts) : prepareSeriesSelector(text, opts);
+      return '';
+    });
+    return fresh ?? { kind, text, syntax: opts.syntax, maxQueryBytes, tree: undefined };
+  }
+
+  /**
+   * Step 2, cached: apply a policy and print.
+   *
+   * @throws PromQLError as `applyPolicy`
+   */
+  apply(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string {
+    const reject = opts.rejectForeignTenant ?? true;
+    const key = `a\u0000${prepared.kind}\u0000${prepared.syntax}\u0000${prepared.maxQueryBytes}\u0000${reject ? 1 : 0}\u0000${policy.key}\u0000${prepared.text}`;
+    return this.#lookup(key, () => applyPolicy(prepared, policy, opts));
+  }
+
+  /** Both steps for a PromQL expression (cached `enforceQuery`). */
+  enforceQuery(query: string, opts: EnforceOptions): string {
+    return this.apply(this.prepare('query', query, opts), opts.policy, opts);
+  }
+
+  /** Both steps for one series selector (cached `enforceSeriesSelector`). */
+  enforceSeriesSelector(selector: string, opts: EnforceOptions): string {
+    return this.apply(this.prepare('selector', selector, opts), opts.policy, opts);
+  }
+
+  #lookup(key: string, compute: () => string): string {
+    const cache = this.#cache;
+    if (cache === undefined) return compute();
+    const hit = cache.get(key);
+    if (hit !== undefined) {
+      this.stats.hits++;
+      if ('ok' in hit) return hit.ok;
+      throw copy(hit.err);
+    }
+    this.stats.misses++;
+    let entry: Entry;
+    try {
+      entry = { ok: compute() };
+    } catch (err) {
+      if (!(err instanceof PromQLError)) throw err;
+      // Size and parse-time refusals are not cached: the size check is cheap, and a parse that
+      // ran out of its wall-clock budget on a busy machine must not stick.
+      if (err.code === 'query_too_large') throw err;
+      entry = { err };
+    }
+    cache.set(key, entry);
+    if ('ok' in entry) return entry.ok;
+    throw copy(entry.err);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The gateway middleware: route → parameters → (dialect) → {@link planRequest} → upstream →
+ * relay. Everything before the relay is decided by pure functions (the route table, the
+ * parameter reader, the planner); this file only sequences them and does the I/O.
+ */
+import type { RequestHandler } from 'express';
+import type { AccessPolicy } from '../access/policy.ts';
+import type { Grants } from '../access/resolve.ts';
+import type { Enforcer } from '../enforce/index.ts';
+import { HttpError } from '../http/errors.ts';
+import { sendError, toHttpError } from '../http/error-handler.ts';
+import { readParams } from '../http/params.ts';
+import { state, type RequestState } from '../http/state.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { UpstreamClient } from '../upstream/client.ts';
+import { relay } from '../upstream/relay.ts';
+import type { SyntaxResolver } from '../upstream/syntax.ts';
+import { planRequest, type PlanOptions } from './plan.ts';
+import { resolveRoute } from './table.ts';
+import type { ForwardPlan, Method, UpstreamName } from './types.ts';
+
+/** What the gateway middleware needs (built once per app by src/app.ts). */
+export interface GatewayDeps {
+  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'>;
+  readonly grants: Grants;
+  readonly plan: PlanOptions;
+  /** `limits.max_body_bytes`. */
+  readonly maxBodyBytes: number;
+  /** `limits.max_filtered_response_bytes`. */
+  readonly maxFilteredBytes: number;
+  /** The narrowing header's name, lower-case. */
+  readonly selectHeader: string;
+  readonly upstreams: Readonly<Partial<Record<UpstreamName, UpstreamClient>>>;
+  readonly syntax: SyntaxResolver;
+  readonly logger: Logger;
+}
+
+/** Encodings the relay decodes when it filters an answer (src/upstream/relay.ts). */
+const FILTER_ACCEPT_ENCODING = 'gzip, deflate, br';
+
+/**
+ * Sends the plan upstream and relays the answer; every failure ends in one envelope.
+ *
+ * The upstream request is aborted when the client goes away; an upstream network failure is
+ * 502/504 (logged at `warn`); a refused answer is one envelope (logged at `warn`).
+ */
+async function forward(plan: ForwardPlan, policy: AccessPolicy, s: RequestState, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], deps: GatewayDeps): Promise<void> {
+  const client = deps.upstreams[plan.upstream];
+  if (client === undefined) throw new HttpError('internal_error', `no upstream named ${plan.upstream} is configured (route table bug)`);
+  // The client may have left while promfence was still planning: nobody to answer.
+  if (req.socket.destroyed) throw new HttpError('bad_request', 'the client closed the connection before the request was sent upstream');
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once('close', onClose);
+  const started = performance.now();
+  s.upstream = { name: plan.upstream };
+  const setCode = (code: string) => {
+    s.errorCode = code;
+  };
+  let upstreamRes;
+  try {
+    upstreamRes = await client.send(plan, {
+      requestId: s.id,
+      clientHeaders: req.headers,
+      signal: abort.signal,
+      ...(plan.response.kind === 'filter' ? { acceptEncoding: FILTER_ACCEPT_ENCODING } : {}),
+    });
+  } catch (err) {
+    const e = toHttpError(err);
+    deps.logger.warn('upstream error', { request_id: s.id, route: s.route, upstream: plan.upstream, method: plan.method, code: e.code, error: (e.cause instanceof Error ? e.cause.message : e.message) });
+    throw e;
+  }
+  s.upstream.status = upstreamRes.statusCode;
+  s.upstream.durationMs = performance.now() - started;
+  relay(upstreamRes, res, plan.response, {
+    context: { policy },
+    maxFilteredBytes: deps.maxFilteredBytes,
+    refuse: (err) => {
+      if (res.writableEnded) return;
+      deps.logger.warn('upstream answer refused', { request_id: s.id, route: s.route, upstream: plan.upstream, status: upstreamRes.statusCode, content_type: upstreamRes.headers['content-type'], code: err.code });
+      sendError(res, err, setCode);
+    },
+  });
+}
+
+/**
+ * Creates the gateway middleware (after authentication; needs `state(res).principal`).
+ *
+ * @param deps see {@link GatewayDeps}
+ * @returns a named middleware `promfenceGateway`; every refusal goes to `next(err)` as an HttpError
+ */
+export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
+  const planDeps = { enforcer: deps.enforcer, grants: deps.grants, options: deps.plan };
+  return async function promfenceGateway(req, res, next) {
+    const s = state(res);
+    try {
+      const principal = s.principal;
+      if (principal === undefined) throw new HttpError('internal_error', 'gateway reached without authentication (wiring bug)');
+      const match = resolveRoute(req.url, req.method);
+      s.route = match.route.name;
+      const params = await readParams(req, { singular: match.route.singular, maxBodyBytes: deps.maxBodyBytes });
+      const syntax = match.route.promql === 'none' ? 'prometheus2' : await deps.syntax();
+      const header = req.headers[deps.selectHeader];
+      const planned = planRequest({
+        match, method: req.method as Method, params, principal, syntax,
+        narrowingHeader: typeof header === 'string' ? header : undefined,
+      }, planDeps);
+      s.policy = planned.policy;
+      s.enforced = planned.enforced;
+      if (planned.policy.tenants.kind === 'all') {
+        deps.logger.info('unrestricted request', { request_id: s.id, subject: principal.subject, route: s.route, tenants: '*' });
+      }
+      await forward(planned.forward, planned.policy, s, req, res, deps);
+    } catch (err) {
+      return next(toHttpError(err));
+    }
+  };
+}

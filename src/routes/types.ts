@@ -1,0 +1,126 @@
+/**
+ * The types a request carries from the route table to the relay: what a route is (data),
+ * what the planner hands its `plan()` ({@link PlanInput}), and what is sent upstream
+ * ({@link ForwardPlan}).
+ */
+import type { AccessPolicy } from '../access/policy.ts';
+
+/** HTTP methods routes may allow. */
+export type Method = 'GET' | 'POST' | 'DELETE';
+
+/** Named upstreams (config: `upstream` is `prometheus`; the Alertmanager issue adds `alertmanager`). */
+export type UpstreamName = 'prometheus' | 'alertmanager';
+
+/** Ordered name/value pairs (Go's `r.Form` order), as decoded or as sent. */
+export type Pairs = ReadonlyArray<readonly [string, string]>;
+
+/**
+ * How a route's PromQL-bearing parameters are enforced.
+ *
+ * - `query`: `query` is PromQL: required, enforced, replaced by the enforced text;
+ * - `match`: each `match[]` is enforced; none given → the policy's selectors are added;
+ * - `match_required`: like `match`, but at least one `match[]` is required (Prometheus's
+ *   `series` answers 400 without one);
+ * - `none`: the route carries no PromQL (buildinfo).
+ */
+export type PromQLParams = 'query' | 'match' | 'match_required' | 'none';
+
+/** Context a response filter runs with. */
+export interface FilterContext {
+  /** What the caller may read. */
+  readonly policy: AccessPolicy;
+}
+
+/**
+ * How the upstream's answer reaches the client.
+ *
+ * - `stream`: relayed chunk by chunk as it arrives, after its status and Content-Type were
+ *   checked (`body: 'json'` = a Prometheus JSON answer; `'exposition'` = any 2xx body, for
+ *   `/federate`'s text or protobuf exposition format);
+ * - `filter`: buffered (bounded), decompressed when the upstream compressed it, parsed as
+ *   JSON, passed through `filter`, and re-encoded (identity, with an exact Content-Length).
+ *   For answers that cannot be scoped by rewriting the request (rules, alerts, metadata).
+ */
+export type ResponseMode =
+  | { readonly kind: 'stream'; readonly body: 'json' | 'exposition' }
+  | { readonly kind: 'filter'; readonly filter: (body: unknown, ctx: FilterContext) => unknown };
+
+/** What a route's `plan()` receives: the request after validation, policy and enforcement. */
+export interface PlanInput {
+  /** The client's method. */
+  readonly method: Method;
+  /** The canonical API path matched (percent-encoded, without any prefix), e.g. `/api/v1/query`. */
+  readonly path: string;
+  /** Every parameter to forward, enforced, narrowing and stripped parameters removed, in `r.Form` order. */
+  readonly params: Pairs;
+  /** What the caller may read (after narrowing). */
+  readonly policy: AccessPolicy;
+  /** Headers promfence sets for tenancy (the tenant header in header modes), lower-case names. */
+  readonly tenancyHeaders: Readonly<Record<string, string>>;
+}
+
+/**
+ * The request promfence sends upstream, rebuilt from parsed and enforced values only
+ * (threat-model.md invariant 1): never the client's raw bytes.
+ */
+export interface ForwardPlan {
+  /** Which upstream receives it. */
+  readonly upstream: UpstreamName;
+  readonly method: Method;
+  /** Path without the upstream's prefix, already percent-encoded, e.g. `/api/v1/query`. */
+  readonly path: string;
+  /**
+   * Parameters: for GET (and DELETE) the query string; for POST without `body` the
+   * `application/x-www-form-urlencoded` body (the URL then carries none); for POST with
+   * `body`, the query string.
+   */
+  readonly params: Pairs;
+  /** A body promfence built itself (JSON, protobuf), when the route sends one. */
+  readonly body?: { readonly contentType: string; readonly data: Buffer };
+  /** Headers promfence sets (tenancy), lower-case names; client headers are added by the header policy. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** How the answer reaches the client. */
+  readonly response: ResponseMode;
+}
+
+/** What a route's `plan()` returns: the forward plan without the response mode (the route's own `response`). */
+export type ForwardTarget = Omit<ForwardPlan, 'response'>;
+
+/**
+ * One route of the table: `{ name, path, methods, params (singular, promql), plan(input) →
+ * ForwardPlan, response: 'stream' | filter }`. Data, plus the one function that turns a
+ * planned request into what is sent upstream.
+ */
+export interface Route {
+  /** Stable name, used in logs and metrics labels, e.g. `query_range`. */
+  readonly name: string;
+  /**
+   * Canonical path. At most one `{name}` segment: a variable path segment (decoded strictly,
+   * never empty, `.`, `..` or containing `/`), forwarded re-encoded.
+   */
+  readonly path: string;
+  /** Allowed methods. */
+  readonly methods: readonly Method[];
+  /**
+   * Parameters the route knows that may be given once (URL and body together): a second
+   * value is 400 `duplicate_parameter`. `match[]`, the narrowing parameter and unknown
+   * parameters are not singular.
+   */
+  readonly singular: readonly string[];
+  /** How PromQL parameters are enforced. */
+  readonly promql: PromQLParams;
+  /** False for routes that read no tenant data (buildinfo): header modes need no tenant there. */
+  readonly tenantScoped: boolean;
+  /** Builds what is sent upstream. Pure; may throw a coded error (HttpError) to refuse. */
+  readonly plan: (input: PlanInput) => ForwardTarget;
+  /** How the upstream's answer reaches the client (stream, or buffer and filter). */
+  readonly response: ResponseMode;
+}
+
+/** A matched route and its canonical path (percent-encoded, variable segment re-encoded). */
+export interface RouteMatch {
+  readonly route: Route;
+  readonly path: string;
+  /** The decoded variable segment, when the route has one. */
+  readonly segment: string | undefined;
+}

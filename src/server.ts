@@ -1,0 +1,216 @@
+/**
+ * The listeners: owns the node:http server(s), hands each request to the current
+ * application, swaps the application atomically on reload, and shuts down gracefully.
+ *
+ * - Transport-level refusals get the JSON envelope too (design.md: every error is one
+ *   envelope): a head larger than `server.max_header_bytes` → 431 `headers_too_large`, an
+ *   unparsable request → 400 `bad_request`, a client too slow to send its head → 408
+ *   `request_timeout`, a missing Host on HTTP/1.1, an `Expect` other than 100-continue and
+ *   CONNECT → 400 `bad_request`. Node's own answers have an empty body.
+ * - Pipelined HTTP/1.1 requests are served one at a time per connection ({@link pipelined}).
+ * - {@link RunningServer.reload} swaps the application: requests already running finish on
+ *   the old one, which is closed once the last of them ended; new requests see the new one.
+ */
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { createApp, type App, type AppDeps } from './app.ts';
+import type { Config } from './config/types.ts';
+import { splitHostPort } from './config/values.ts';
+import { sendError } from './http/error-handler.ts';
+import { ERROR_TABLE, HttpError, errorBody, type ErrorCode } from './http/errors.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+
+/** How long a graceful shutdown waits for in-flight requests before cutting them, in ms. */
+export const SHUTDOWN_GRACE_MS = 10_000;
+
+/** A running gateway. */
+export interface RunningServer {
+  /** Base URL actually listened on, e.g. `http://127.0.0.1:9095` (real port when 0 was configured). */
+  readonly url: string;
+  /** The node:http server (tests use it for raw sockets). */
+  readonly server: http.Server;
+  /** The application currently serving new requests. */
+  readonly app: App;
+  /**
+   * Builds an application for `config` and swaps it in atomically: new requests use it at
+   * once; the previous one finishes its in-flight requests and is then closed. Listen
+   * addresses are not changed by a reload.
+   *
+   * @throws whatever {@link createApp} throws; the old application then keeps serving
+   */
+  reload(config: Config): void;
+  /** Stops accepting, waits up to {@link SHUTDOWN_GRACE_MS} for in-flight requests, then closes the rest. */
+  close(): Promise<void>;
+}
+
+const REASONS: Partial<Record<ErrorCode, string>> = {
+  headers_too_large: 'Request Header Fields Too Large',
+  bad_request: 'Bad Request',
+  request_timeout: 'Request Timeout',
+};
+
+/**
+ * Writes a raw HTTP/1.1 error response with the JSON envelope on a socket Node's parser gave
+ * up on (`clientError`: no request/response objects exist), then closes it.
+ */
+export function writeRawError(socket: Socket, code: ErrorCode, message: string): void {
+  const body = JSON.stringify(errorBody(code, message));
+  const status = ERROR_TABLE[code].status;
+  const head = [
+    `HTTP/1.1 ${status} ${REASONS[code] ?? 'Error'}`,
+    'Content-Type: application/json; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    'Connection: close',
+    'Cache-Control: no-store',
+    '',
+    '',
+  ].join('\r\n');
+  socket.end(head + body, () => socket.destroy());
+}
+
+/**
+ * Serialises pipelined HTTP/1.1 requests per connection: Node parses and emits every request
+ * a client pipelines at once, so one TCP write of N requests would otherwise run N upstream
+ * queries concurrently (and buffer their answers, which must go out in order anyway). The
+ * next request of a connection is handled once the previous response finished or closed.
+
+ *
+ * @param handler the request listener to serialise
+ * @returns a request listener for `http.createServer`
+ */
+export function pipelined(handler: http.RequestListener): http.RequestListener {
+  const queues = new WeakMap<Socket, Array<() => void>>();
+  const run = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      const next = queues.get(socket)?.shift();
+      if (next) next();
+      else queues.delete(socket);
+    };
+    res.once('finish', release);
+    res.once('close', release);
+    handler(req, res);
+  };
+  return (req, res) => {
+    const queue = queues.get(req.socket);
+    if (queue) {
+      queue.push(() => run(req, res));
+      return;
+    }
+    queues.set(req.socket, []);
+    run(req, res);
+  };
+}
+
+/** An application and the number of requests it is serving. */
+interface Generation {
+  readonly app: App;
+  inflight: number;
+  retired: boolean;
+}
+
+function retireIfIdle(g: Generation): void {
+  if (g.retired && g.inflight === 0) g.app.close();
+}
+
+/**
+ * Starts the gateway on `config.server.listen`.
+ *
+ * @param config validated configuration
+ * @param deps collaborators for {@link createApp}; `deps.logger` also receives `listening`
+ * @returns the running server once it listens
+ * @throws the listen error (EADDRINUSE, EACCES, …) or a RangeError for a bad `server.listen`
+ */
+export async function startServer(config: Config, deps: AppDeps = {}): Promise<RunningServer> {
+  const logger: Logger = deps.logger ?? createLogger(config.log.level);
+  const addr = splitHostPort(config.server.listen);
+  if (addr === undefined) throw new RangeError(`invalid server.listen ${JSON.stringify(config.server.listen)}: expected host:port`);
+  let current: Generation = { app: createApp(config, { ...deps, logger }), inflight: 0, retired: false };
+
+  const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
+      sendError(res, new HttpError('bad_request', 'malformed HTTP request: an HTTP/1.1 request needs a Host header', { headers: { Connection: 'close' } }));
+      return;
+    }
+    const g = current;
+    g.inflight++;
+    let counted = true;
+    const done = () => {
+      if (!counted) return;
+      counted = false;
+      g.inflight--;
+      retireIfIdle(g);
+    };
+    res.once('finish', done);
+    res.once('close', done);
+    g.app.handler(req, res);
+  };
+  const server = http.createServer({ maxHeaderSize: config.server.max_header_bytes, requireHostHeader: false }, pipelined(serve));
+  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
+  });
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    writeRawError(socket, 'bad_request', 'method CONNECT is not supported');
+  });
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    const code = err.code ?? '';
+    if (code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    logger.warn('client error', { code, error: err.message });
+    if (code === 'HPE_HEADER_OVERFLOW') {
+      writeRawError(socket, 'headers_too_large', `request headers larger than ${config.server.max_header_bytes} bytes (server.max_header_bytes)`);
+    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      writeRawError(socket, 'request_timeout', 'the request was not received in time');
+    } else {
+      writeRawError(socket, 'bad_request', 'malformed HTTP request');
+    }
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ host: addr.host, port: addr.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  const url = `http://${shownHost}:${bound.port}`;
+  logger.info('listening', { url, upstream: new URL(config.upstreams.prometheus.url).origin });
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    server,
+    get app() {
+      return current.app;
+    },
+    reload(next: Config) {
+      const fresh: Generation = { app: createApp(next, { ...deps, logger }), inflight: 0, retired: false };
+      const old = current;
+      current = fresh;
+      old.retired = true;
+      retireIfIdle(old);
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          current.retired = true;
+          retireIfIdle(current);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * The upstream client (framework-free, node:http/https): one per named upstream, with its
+ * base URL parsed once, its credential header built once and a keep-alive agent.
+ *
+ * It sends exactly what a {@link ForwardPlan} says (threat-model.md invariants 1 and 5):
+ * - path: the upstream's path prefix + the plan's canonical path
+ *   (`http://mimir/prometheus` → `/prometheus/api/v1/query`);
+ * - GET/DELETE: the query string re-encoded from the plan's parameters; POST without a
+ *   built body: the parameters as an `application/x-www-form-urlencoded` body with its
+ *   exact `Content-Length` and an empty URL query (Go merges both, so one place is enough and
+ *   there is nothing to disagree with); POST with a built body: that body, parameters in the URL;
+ * - headers: the header policy's allow-list of client headers (./headers.ts), `Host`,
+ *   `X-Request-Id`, the upstream credential, the plan's tenancy headers. Nothing else.
+ *
+ * Timeouts: no response head within `timeoutMs` → the request is destroyed and
+ * {@link UpstreamClient.send} rejects with 504 `upstream_timeout`; after the head, an idle gap
+ * longer than `timeoutMs` destroys the response stream (the relay cuts the client).
+ *
+ * Why node:http and not http-proxy-middleware: promfence never pipes the client's request
+ * (it rebuilds it from parsed values) and validates or filters every answer before writing
+ * it, so a proxy middleware's work (copying requests, rewriting headers and paths, piping)
+ * is unused, while a plain client keeps the relay framework-free and lets it buffer and
+ * filter answers (rules, alerts, metadata). See docs/architecture.md.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { ForwardPlan, UpstreamName } from '../routes/types.ts';
+import { encodeForm } from '../http/params.ts';
+import { HttpError } from '../http/errors.ts';
+import { TIMEOUT_CODE, networkError } from './errors.ts';
+import { forwardedClientHeaders } from './headers.ts';
+
+/** What a named upstream is (from `config.upstreams`). */
+export interface UpstreamSpec {
+  /** Its name in routes and logs. */
+  readonly name: UpstreamName;
+  /** Base URL, http(s), may carry a path prefix; no trailing `/`, query or credentials. */
+  readonly url: string;
+  /** Request timeout in ms (response head, then idle gaps while streaming). */
+  readonly timeoutMs: number;
+  /** Bearer token promfence sends upstream (never the client's), if any. */
+  readonly bearerToken: string | undefined;
+}
+
+/** Per-request inputs of {@link UpstreamClient.send}. */
+export interface SendOptions {
+  /** promfence's request id, sent as `X-Request-Id`. */
+  readonly requestId: string;
+  /** The client's headers; only the allow-list is read. */
+  readonly clientHeaders: IncomingHttpHeaders;
+  /** Aborts the upstream request (the client went away). */
+  readonly signal?: AbortSignal;
+  /** Overrides the client's `Accept-Encoding` (filtered answers ask for what the relay can decode). */
+  readonly acceptEncoding?: string;
+}
+
+/** One upstream. */
+export interface UpstreamClient {
+  readonly spec: UpstreamSpec;
+  /** The parsed base URL. */
+  readonly base: URL;
+  /** The exact header set and request line for a plan (tests and the audit use it). */
+  build(plan: ForwardPlan, opts: SendOptions): { path: string; headers: Record<string, string>; body: Buffer | undefined };
+  /**
+   * Sends a plan; resolves with the upstream's response once its head arrived.
+   *
+   * @throws HttpError 504 `upstream_timeout`, 502 `upstream_unavailable` (refused, reset,
+   *   unreachable), 499-like `bad_request` when aborted by `signal`
+   */
+  send(plan: ForwardPlan, opts: SendOptions): Promise<IncomingMessage>;
+  /** Destroys the keep-alive sockets (shutdown, reload). */
+  close(): void;
+}
+
+/**
+ * Creates the client of one upstream.
+ *
+ * @param spec the upstream (see {@link UpstreamSpec}); validated by the config schema
+ * @throws TypeError when `spec.url` is not an http(s) URL (a configuration bug)
+ */
+export function createUpstreamClient(spec: UpstreamSpec): UpstreamClient {
+  const base = new URL(spec.url);
+  if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`upstream ${spec.name}: URL must be http or https, got ${base.protocol}`);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const transport = base.protocol === 'https:' ? https : http;
+  const agent = base.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
+  const fixed: Record<string, string> = { host: base.host };
+  if (spec.bearerToken !== undefined) fixed.authorization = `Bearer ${spec.bearerToken}`;
+  const port = base.port === '' ? undefined : Number(base.port);
+  const hostname = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;
+
+  const build: UpstreamClient['build'] = (plan, opts) => {
+    const formBody = plan.method === 'POST' && plan.body === undefined;
+    const query = formBody || plan.params.length === 0 ? '' : `?${encodeForm(plan.params)}`;
+    const body = plan.body !== undefined ? plan.body.data : formBody ? Buffer.from(encodeForm(plan.params), 'utf8') : undefined;
+    const headers: Record<string, string> = { ...forwardedClientHeaders(opts.clientHeaders), ...fixed, 'x-request-id': opts.requestId, ...plan.headers };
+    if (opts.acceptEncoding !== undefined) headers['accept-encoding'] = opts.acceptEncoding;
+    if (body !== undefined) {
+      headers['content-type'] = plan.body?.contentType ?? 'application/x-www-form-urlencoded';
+      headers['content-length'] = String(body.length);
+    }
+    return { path: prefix + plan.path + query, headers, body };
+  };
+
+  return {
+    spec,
+    base,
+    build,
+    send(plan, opts) {
+      const { path, headers, body } = build(plan, opts);
+      return new Promise<IncomingMessage>((resolve, reject) => {
+        if (opts.signal?.aborted) {
+          reject(new HttpError('bad_request', 'the client closed the connection before the request was sent upstream'));
+          return;
+        }
+        const req = transport.request({ protocol: base.protocol, hostname, port, method: plan.method, path, headers, agent, setHost: false });
+        let settled = false;
+        const fail = (err: HttpError) => {
+          if (settled) return;
+          settled = true;
+          reject(err);
+        };
+        const timeoutError = () => Object.assign(new Error(`upstream did not answer within ${spec.timeoutMs} ms`), { code: TIMEOUT_CODE });
+        const timer = setTimeout(() => req.destroy(timeoutError()), spec.timeoutMs);
+        const onAbort = () => req.destroy(Object.assign(new Error('client went away'), { code: 'PROMFENCE_CLIENT_GONE' }));
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        req.once('response', (res) => {
+          clearTimeout(timer);
+          settled = true;
+          // Idle gaps while the answer streams: cut it (the relay turns that into a cut client).
+          res.setTimeout(spec.timeoutMs, () => res.destroy(timeoutError()));
+          // A stream destroyed with an error emits 'error': the relay reacts to 'close' and
+          // `complete`, so the error itself needs no handling beyond not crashing the process.
+          res.on('error', () => {});
+          res.once('close', () => opts.signal?.removeEventListener('abort', onAbort));
+          resolve(res);
+        });
+        req.once('error', (err: NodeJS.ErrnoException) => {
+          clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          if (err.code === 'PROMFENCE_CLIENT_GONE') fail(new HttpError('bad_request', 'the client closed the connection while waiting for the upstream', { cause: err }));
+          else fail(networkError(err, spec.name, spec.timeoutMs));
+        });
+        req.end(body);
+      });
+    },
+    close() {
+      agent.destroy();
+    },
+  };
+}
