@@ -2,6 +2,8 @@
  * The promfence command line: `serve`, `explain`, `check-config`, `hash-token`.
  * Exit codes: 0 success, 1 error, 2 bad usage (design.md, CLI contract).
  */
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError, Option } from 'commander';
 import { processIO, EXIT_USAGE, type CommandIO } from './commands/io.ts';
 import { DEFAULT_MAX_QUERY_BYTES } from './promql/parse.ts';
@@ -73,4 +75,10 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
     throw err;
   }
   return code;
+}
+
+// Run directly (`node dist/cli.js serve --config …`): the bin (bin/promfence.js) imports this
+// module and calls main() itself, so only a direct run starts it here.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  process.exitCode = await main(process.argv);
 }

@@ -226,4 +226,32 @@ describe('serveCommand', () => {
     assert.equal(await done, 0, t.err.join(''));
     assert.equal(process.listenerCount('SIGTERM'), before);
   });
+
+  for (const entry of ['dist/cli.js', 'bin/promfence.js']) {
+    it(`the compiled command (node ${entry} serve) serves a request and exits 0 on SIGTERM, no TypeScript loader involved`, async () => {
+      const { spawn } = await import('node:child_process');
+      const { fileURLToPath } = await import('node:url');
+      const root = fileURLToPath(new URL('../../', import.meta.url));
+      const dir = await mkdtemp(join(tmpdir(), 'promfence-dist-'));
+      const file = join(dir, 'ok.yaml');
+      await writeFile(file, `server: {listen: "127.0.0.1:0"}\nupstream: {url: "${up.url}"}\npromql: {syntax: prometheus3}\nauth: {bearer_tokens: [{subject: alice, token: "alice-secret-token-123"}]}\naccess: {subjects: {alice: [team-fruit]}}\n`);
+      // No --import tsx: the child runs plain JavaScript from dist/.
+      const child = spawn(process.execPath, [join(root, entry), 'serve', '--config', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      try {
+        await waitFor(() => /"msg":"listening"/.test(out), 15_000);
+        const url = (JSON.parse(out.split('\n').find((l) => l.includes('"listening"')) ?? '{}') as { url: string }).url;
+        const res = await fetch(`${url}/api/v1/query?query=up`, { headers: { Authorization: 'Bearer alice-secret-token-123' } });
+        assert.equal(res.status, 200);
+        await res.text();
+        assert.equal(new URL(`http://x/?${up.requests.at(-1)!.query}`).searchParams.get('query'), 'up{tenant="team-fruit"}');
+      } finally {
+        child.kill('SIGTERM');
+      }
+      const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+      assert.equal(code, 0, out);
+    });
+  }
 });
