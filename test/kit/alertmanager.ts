@@ -9,12 +9,9 @@
  * await am.api('POST', '/api/v2/alerts', [{ labels: { alertname: 'X', tenant: 'a' } }]);
  * ```
  */
-import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { killGroup, spawnWatched } from '../../scripts/demo-process.ts';
-import { findFreePort } from './prometheus.ts';
+import { startService } from './service.ts';
 
 /** A running Alertmanager. */
 export interface RunningAlertmanager {
@@ -55,58 +52,20 @@ export function requireAlertmanager(): string {
  * @throws Error when the binary is missing or it does not become ready
  */
 export async function startAlertmanager(): Promise<RunningAlertmanager> {
-  const bin = requireAlertmanager();
-  const work = mkdtempSync(join(tmpdir(), 'promfence-am-'));
-  writeFileSync(join(work, 'alertmanager.yml'), CONFIG);
-  const port = await findFreePort();
-  const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawnWatched(bin, [
+  const svc = await startService(requireAlertmanager(), { 'alertmanager.yml': CONFIG }, (port, work) => [
     `--config.file=${join(work, 'alertmanager.yml')}`,
     `--storage.path=${join(work, 'data')}`,
     `--web.listen-address=127.0.0.1:${port}`,
     '--cluster.listen-address=',
     '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] }, work);
-  child.unref();
-  let log = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (d: string) => {
-    log = (log + d).slice(-4000);
-  });
-  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  process.once('exit', () => killGroup(child, 'SIGKILL'));
-  let stopped = false;
-  const stop = async () => {
-    if (!stopped) {
-      stopped = true;
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    rmSync(work, { recursive: true, force: true });
-  };
+  ]);
   const api: RunningAlertmanager['api'] = async (method, path, body) => {
-    const res = await fetch(url + path, {
+    const res = await fetch(svc.url + path, {
       method,
       ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
     const text = await res.text();
     return { status: res.status, body: text === '' ? undefined : JSON.parse(text) as unknown };
   };
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) break;
-    try {
-      const r = await fetch(url + '/-/ready');
-      await r.arrayBuffer();
-      if (r.ok) return { url, api, stop };
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  await stop();
-  throw new Error(`Alertmanager did not start: ${log}`);
+  return { url: svc.url, api, stop: svc.stop };
 }
