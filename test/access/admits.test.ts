@@ -43,6 +43,8 @@ describe('policyCovers / silenceVisible (silences)', () => {
     ['tenant="team-veggie" for alice', FRUIT, sil(['tenant', 'team-veggie', false]), false],
     ['no tenant matcher', FRUIT, sil(['alertname', 'X', false]), false],
     ['tenant!="team-veggie" (negative: mutes every other tenant)', FRUIT, sil(['tenant', 'team-veggie', false, false]), false],
+    ['tenant!="team-fruit" (negative naming the own tenant: mutes everyone else)', FRUIT, sil(['tenant', 'team-fruit', false, false]), false],
+    ['tenant!~"team-fruit" (negative regex naming the own tenant)', FRUIT, sil(['tenant', 'team-fruit', true, false]), false],
     ['tenant=~"team-.*" (open regex)', TOMATO, sil(['tenant', 'team-.*', true]), false],
     ['tenant=~"team-fruit|team-veggie" for tom', TOMATO, sil(['tenant', 'team-fruit|team-veggie', true]), true],
     ['tenant=~"team-fruit|team-veggie" for alice', FRUIT, sil(['tenant', 'team-fruit|team-veggie', true]), false],
