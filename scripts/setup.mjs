@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Installs what `npm test` and the demo need, so the README's commands work on a fresh
 // machine: npm packages (npm ci when node_modules is missing or older than the lock file; its
-// `prepare` script builds dist/), Debian's prometheus/promtool and prometheus-alertmanager
-// (apt-get as root; otherwise prints the one command to run).
+// `prepare` script builds dist/) and Debian's prometheus/promtool (apt-get as root; otherwise
+// prints the one command to run).
 // Uses only Node built-ins: it runs before node_modules exists.
 import { existsSync, statSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -24,7 +24,5 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-for (const script of ['ensure-prometheus.sh', 'ensure-alertmanager.sh']) {
-  const r = spawnSync('bash', [join(root, 'scripts', script)], { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-}
+const r = spawnSync('bash', [join(root, 'scripts', 'ensure-prometheus.sh')], { cwd: root, stdio: 'inherit' });
+if (r.status !== 0) process.exit(r.status ?? 1);

@@ -9,7 +9,7 @@ import type { Precheck } from '../routes/types.ts';
 import type { SendOptions, UpstreamClient } from './client.ts';
 
 /**
- * Reads an answer into memory, at most `limit` bytes.
+ * Reads an answer into memory, at most `limit` bytes (the precheck and the buildinfo probe).
  *
  * @throws HttpError `upstream_unavailable` (502) when larger or cut short
  */
@@ -21,7 +21,7 @@ export function readAnswer(res: IncomingMessage, limit: number): Promise<Buffer>
       size += c.length;
       if (size > limit) {
         res.destroy();
-        reject(new HttpError('upstream_unavailable', `upstream answer larger than ${limit} bytes (limits.max_filtered_response_bytes); refused`));
+        reject(new HttpError('upstream_unavailable', `upstream answer larger than ${limit} bytes; refused`));
         return;
       }
       chunks.push(c);

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killGroup, spawnWatched } from '../../scripts/demo-process.ts';
-import { findFreePort } from './prometheus.ts';
+import { findFreePort, stopGroup } from './prometheus.ts';
 
 /** A running service. */
 export interface RunningService {
@@ -43,10 +43,7 @@ export async function startService(bin: string, files: Readonly<Record<string, s
   const stop = async () => {
     if (!stopped) {
       stopped = true;
-      killGroup(child, 'SIGTERM');
-      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await stopGroup(child, exited);
     }
     rmSync(work, { recursive: true, force: true });
   };
