@@ -12,6 +12,7 @@ import express from 'express';
 import type { RequestHandler } from 'express';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
 import type { ProviderSeams } from './auth/providers/index.ts';
+import { DEFAULTS } from './config/schema.ts';
 import type { Config } from './config/types.ts';
 import { Enforcer } from './enforce/index.ts';
 import { createErrorHandler } from './http/error-handler.ts';
@@ -21,7 +22,10 @@ import { requestState } from './http/state.ts';
 import { accessLogHook } from './observability/access-log.ts';
 import { onRequestFinished, type RequestFinishedHook } from './observability/hooks.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { alertmanagerRoutes } from './routes/alertmanager.ts';
 import { createGatewayHandler, type GatewayDeps } from './routes/handler.ts';
+import { remoteReadRoute } from './routes/remote-read.ts';
+import { ROUTES, routeTable } from './routes/table.ts';
 import { createUpstreamClient } from './upstream/client.ts';
 import { fetchBuildInfo, type BuildInfo } from './upstream/probe.ts';
 import { createSyntaxResolver, SYNTAX_PROBE_TIMEOUT_MS } from './upstream/syntax.ts';
@@ -71,6 +75,23 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     timeoutMs: config.upstreams.prometheus.timeout_ms,
     bearerToken: config.upstreams.prometheus.bearer_token,
   });
+  const amConfig = config.upstreams.alertmanager;
+  const alertmanager = amConfig === undefined ? undefined : createUpstreamClient({
+    name: 'alertmanager',
+    url: amConfig.url,
+    timeoutMs: amConfig.timeout_ms,
+    bearerToken: amConfig.bearer_token,
+  });
+  const routes = routeTable([
+    ...ROUTES,
+    remoteReadRoute({
+      mode: config.enforce.mode,
+      rejectForeignTenant: config.enforce.reject_foreign_tenant,
+      maxQueries: config.remote_read?.max_queries ?? DEFAULTS.remote_read_max_queries,
+      maxDecompressedBytes: config.remote_read?.max_decompressed_bytes ?? DEFAULTS.remote_read_max_decompressed_bytes,
+    }),
+    ...(alertmanager === undefined ? [] : alertmanagerRoutes(config.alertmanager ?? { status: 'deny', receivers: 'deny' })),
+  ]);
   const probe = deps.probe ?? (() => fetchBuildInfo(prometheus, 'promfence-syntax-probe', Math.min(config.upstreams.prometheus.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS)));
   const syntax = createSyntaxResolver(config.promql.syntax, { probe, logger, ...(deps.now ? { now: deps.now } : {}) });
   const enforcer = deps.enforcer ?? new Enforcer({ maxEntries: config.promql.cache_size, maxBytes: config.promql.cache_max_bytes });
@@ -108,9 +129,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     maxBodyBytes: config.limits.max_body_bytes,
     maxFilteredBytes: config.limits.max_filtered_response_bytes,
     selectHeader: config.enforce.select_header.toLowerCase(),
-    upstreams: { prometheus },
+    upstreams: { prometheus, ...(alertmanager === undefined ? {} : { alertmanager }) },
     syntax,
     logger,
+    routes,
   }));
   app.use(function promfenceFallthrough(_req, _res, next) {
     return next(new HttpError('internal_error', 'request fell through the pipeline (wiring bug)'));
@@ -122,6 +144,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     enforcer,
     close() {
       prometheus.close();
+      alertmanager?.close();
       authenticator?.close();
     },
   };

@@ -4,6 +4,7 @@
  * Imports only the PromQL engine's matcher type and regex escaping (src/promql).
  */
 export { AccessError, type AccessErrorCode } from './errors.ts';
+export { matcherAdmits, pinnedValues, policyAdmits, policyCovers, type LabelSet } from './admits.ts';
 export { principal, type AuthMethod, type Principal } from './principal.ts';
 export {
   describePolicy, excludesTenant, literalAlternatives, matcherAccepts, policyKey, tenantMatcher, tenantPolicy, unrestrictedPolicy,

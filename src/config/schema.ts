@@ -40,6 +40,8 @@ export const DEFAULTS = Object.freeze({
   realm: 'promfence',
   basic_cache_ttl_ms: 60_000,
   log_level: 'info' as const,
+  remote_read_max_queries: 64,
+  remote_read_max_decompressed_bytes: 4 * 1024 * 1024,
 });
 
 /** What the schema needs from outside: where `_file` paths are resolved. */
@@ -241,7 +243,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_header_bytes: s.max_header_bytes,
   }));
 
-  const upstream = strict({
+  const upstreamShape = {
     url: z.string().transform((v, ctx) => {
       const r = parseUpstreamUrl(v);
       if ('problem' in r) {
@@ -253,7 +255,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     timeout: duration({ allowZero: false }).default(DEFAULTS.upstream_timeout_ms),
     bearer_token: z.string().optional(),
     bearer_token_file: z.string().optional(),
-  }).transform((u, ctx): UpstreamConfig => {
+  };
+  const toUpstream = (u: { url: string; timeout: number; bearer_token?: string | undefined; bearer_token_file?: string | undefined }, ctx: Ctx): UpstreamConfig => {
     if (u.bearer_token !== undefined && u.bearer_token_file !== undefined) {
       ctx.addIssue({ code: 'custom', message: ': has bearer_token and bearer_token_file; keep at most one' });
       return z.NEVER;
@@ -261,7 +264,18 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     const token = resolveSecret(ctx, sc, 'bearer_token', u.bearer_token, u.bearer_token_file, tokenProblem);
     if (token === undefined && (u.bearer_token !== undefined || u.bearer_token_file !== undefined)) return z.NEVER;
     return { url: u.url, timeout_ms: u.timeout, bearer_token: token };
-  }).transform((u): Config['upstreams'] => ({ prometheus: u }));
+  };
+  const upstream = strict(upstreamShape).transform(toUpstream).transform((u): Config['upstreams'] => ({ prometheus: u }));
+
+  const endpointAccess = z.enum(['deny', 'unrestricted', 'allow']).default('deny');
+  const alertmanager = strict({ ...upstreamShape, status: endpointAccess, receivers: endpointAccess })
+    .transform((a, ctx) => ({ upstream: toUpstream(a, ctx), endpoints: { status: a.status, receivers: a.receivers } }))
+    .optional();
+
+  const remoteRead = strict({
+    max_queries: positiveInt(1).default(DEFAULTS.remote_read_max_queries),
+    max_decompressed_bytes: positiveInt(1024).default(DEFAULTS.remote_read_max_decompressed_bytes),
+  }).prefault({});
 
   const enforce = strict({
     label: checked(labelNameProblem).default(DEFAULTS.enforce_label),
@@ -333,7 +347,11 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     level: z.enum(['error', 'warn', 'info', 'debug']).default(DEFAULTS.log_level),
   }).prefault({});
 
-  return strict({ server, upstream, enforce, promql, limits, auth, access, log }).transform(({ upstream: upstreams, ...rest }): Config => ({ ...rest, upstreams }));
+  return strict({ server, upstream, enforce, promql, limits, auth, access, log, alertmanager, remote_read: remoteRead }).transform(({ upstream: upstreams, alertmanager: am, ...rest }): Config => ({
+    ...rest,
+    upstreams: am === undefined ? upstreams : { ...upstreams, alertmanager: am.upstream },
+    alertmanager: am?.endpoints,
+  }));
 }
 
 /** Formats a zod issue path as a config key path: `auth.bearer_tokens[2].token`, `access.subjects["system:sa"]`. */

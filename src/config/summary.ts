@@ -96,6 +96,10 @@ export function summarizeConfig(config: Config): string[] {
   const basic = providerConfig(auth, 'basic');
   lines.push(`listen: ${server.listen}` + (server.internal_listen ? ` (internal: ${server.internal_listen})` : ' (no internal listener)'));
   lines.push(`upstream: ${upstream.url} (timeout ${formatDurationMs(upstream.timeout_ms)}, ${upstream.bearer_token ? 'sends its own bearer token' : 'no upstream credential'})`);
+  const am = config.upstreams.alertmanager;
+  if (am !== undefined) {
+    lines.push(`alertmanager: ${am.url} (timeout ${formatDurationMs(am.timeout_ms)}, ${am.bearer_token ? 'sends its own bearer token' : 'no upstream credential'}; status ${config.alertmanager?.status ?? 'deny'}, receivers ${config.alertmanager?.receivers ?? 'deny'})`);
+  }
   const headerPart = enforce.mode === 'label' ? '' : `, header ${enforce.header}`;
   lines.push(`enforce: label "${enforce.label}", mode ${enforce.mode}${headerPart}; narrowing via ?${enforce.select_param}= or ${enforce.select_header}; foreign tenant matchers ${enforce.reject_foreign_tenant ? 'rejected (403)' : 'allowed (empty result)'}`);
   lines.push(`promql: syntax ${promql.syntax}, max query ${promql.max_query_bytes} bytes, cache ${promql.cache_size === 0 ? 'disabled' : `${promql.cache_size} entries, ${promql.cache_max_bytes} bytes`}`);

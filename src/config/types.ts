@@ -17,6 +17,17 @@ export interface Config {
    */
   upstreams: {
     prometheus: UpstreamConfig;
+    /** YAML `alertmanager:` (url, timeout, bearer_token); unset = the Alertmanager API is not served. */
+    alertmanager?: UpstreamConfig;
+  };
+  /** Endpoint policy of the Alertmanager API (YAML `alertmanager.status`, `.receivers`); undefined without `alertmanager.url`. */
+  alertmanager?: AlertmanagerEndpoints | undefined;
+  /** Prometheus remote read (`POST /api/v1/read`); the schema always sets it (absent = the defaults). */
+  remote_read?: {
+    /** Most queries in one ReadRequest; more → 400 `invalid_parameter`. Default 64. */
+    max_queries: number;
+    /** Largest ReadRequest after snappy decompression, bytes; larger → 413 `body_too_large`. Default 4194304 (4 MiB). */
+    max_decompressed_bytes: number;
   };
   enforce: {
     /** Default "tenant". */
@@ -76,6 +87,18 @@ export interface Config {
     /** winston level. Default "info". */
     level: 'error' | 'warn' | 'info' | 'debug';
   };
+}
+
+/**
+ * Who may call an endpoint that is not scoped by tenant: nobody (`deny`, 403
+ * `forbidden_endpoint`), unrestricted (`*`) callers only, or every authenticated caller.
+ */
+export type EndpointAccess = 'deny' | 'unrestricted' | 'allow';
+
+/** `alertmanager.status` (GET /api/v2/status) and `alertmanager.receivers` (GET /api/v2/receivers). Default `deny` each. */
+export interface AlertmanagerEndpoints {
+  status: EndpointAccess;
+  receivers: EndpointAccess;
 }
 
 /** One Prometheus-compatible (or Alertmanager) upstream. */

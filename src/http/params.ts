@@ -182,7 +182,7 @@ const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
  * the type (`token/token`), the parameter names (tokens, RFC 9110) and the presence of `=` in
  * every parameter are checked here: `garbage`, `a/b; x` and `a/b; =x` are refused.
  */
-function parseMediaType(value: string): { essence: string; params: Record<string, string> } | null {
+export function parseMediaType(value: string): { essence: string; params: Record<string, string> } | null {
   const segments = value.split(';').slice(1).filter((p) => p.trim() !== '');
   if (segments.some((p) => !p.includes('='))) return null;
   let parsed: ReturnType<typeof parseContentType>;
@@ -278,14 +278,25 @@ export async function readParams(req: IncomingMessage, rules: ParamRules): Promi
   const urlPairs = decodeForm(rawQuery, 'url');
   const bodyPairs = isForm ? decodeForm(body, 'body') : [];
   const params = new RequestParams([...bodyPairs, ...urlPairs]);
+  checkParams(params, rules.singular);
+  return params;
+}
+
+/**
+ * The checks every request's parameters pass, wherever they came from: `access_token`
+ * anywhere (400 `credentials_in_url`), each singular parameter at most once (400
+ * `duplicate_parameter`).
+ *
+ * @throws HttpError with the codes above
+ */
+export function checkParams(params: RequestParams, singular: readonly string[]): void {
   if (params.pairs.some((p) => isAccessTokenName(p.name))) {
     throw new HttpError('credentials_in_url', 'credentials in the URL or form body (access_token) are refused: send them in the Authorization header, and revoke this token, it may have been logged');
   }
-  for (const name of rules.singular) {
+  for (const name of singular) {
     const n = params.count(name);
     if (n > 1) {
       throw new HttpError('duplicate_parameter', `duplicate parameter "${name}": given ${n} times (${params.sources(name)}); send it once`);
     }
   }
-  return params;
 }

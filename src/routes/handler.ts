@@ -10,13 +10,15 @@ import type { Enforcer } from '../enforce/index.ts';
 import { HttpError } from '../http/errors.ts';
 import { sendError, toHttpError } from '../http/error-handler.ts';
 import { readParams } from '../http/params.ts';
+import { readRawRequest } from '../http/raw-body.ts';
 import { state, type RequestState } from '../http/state.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
+import { runPrecheck } from '../upstream/precheck.ts';
 import { relay } from '../upstream/relay.ts';
 import type { SyntaxResolver } from '../upstream/syntax.ts';
 import { planRequest, type PlanOptions } from './plan.ts';
-import { resolveRoute } from './table.ts';
+import { resolveRoute, type RouteTable } from './table.ts';
 import type { ForwardPlan, Method, UpstreamName } from './types.ts';
 
 /** What the gateway middleware needs (built once per app by src/app.ts). */
@@ -33,6 +35,8 @@ export interface GatewayDeps {
   readonly upstreams: Readonly<Partial<Record<UpstreamName, UpstreamClient>>>;
   readonly syntax: SyntaxResolver;
   readonly logger: Logger;
+  /** The routes served (default: src/routes/table.ts `ROUTES`); the app adds Alertmanager and remote read. */
+  readonly routes?: RouteTable;
 }
 
 /** Encodings the relay decodes when it filters an answer (src/upstream/relay.ts). */
@@ -61,14 +65,16 @@ async function forward(plan: ForwardPlan, policy: AccessPolicy, s: RequestState,
   };
   let upstreamRes;
   try {
+    const sendOpts = { requestId: s.id, clientHeaders: req.headers, signal: abort.signal };
+    if (plan.precheck !== undefined) await runPrecheck(client, plan.precheck, sendOpts, deps.maxFilteredBytes);
     upstreamRes = await client.send(plan, {
-      requestId: s.id,
-      clientHeaders: req.headers,
-      signal: abort.signal,
+      ...sendOpts,
       ...(plan.response.kind === 'filter' ? { acceptEncoding: FILTER_ACCEPT_ENCODING } : {}),
     });
   } catch (err) {
     const e = toHttpError(err);
+    // A precheck that refused (403) is the caller's problem, not the upstream's.
+    if (e.code === 'forbidden_tenant') throw e;
     deps.logger.warn('upstream error', { request_id: s.id, route: s.route, upstream: plan.upstream, method: plan.method, code: e.code, error: (e.cause instanceof Error ? e.cause.message : e.message) });
     throw e;
   }
@@ -98,14 +104,22 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
     try {
       const principal = s.principal;
       if (principal === undefined) throw new HttpError('internal_error', 'gateway reached without authentication (wiring bug)');
-      const match = resolveRoute(req.url, req.method);
+      const match = resolveRoute(req.url, req.method, deps.routes);
       s.route = match.route.name;
-      const params = await readParams(req, { singular: match.route.singular, maxBodyBytes: deps.maxBodyBytes });
+      if (deps.upstreams[match.route.upstream ?? 'prometheus'] === undefined) {
+        throw new HttpError('unknown_route', `this endpoint needs the ${match.route.upstream ?? 'prometheus'} upstream, which is not configured`);
+      }
+      const rules = { singular: match.route.singular, maxBodyBytes: deps.maxBodyBytes };
+      let body: Buffer | undefined;
+      let params;
+      if (match.route.body === undefined) params = await readParams(req, rules);
+      else ({ params, body } = await readRawRequest(req, rules, match.route.body));
       const syntax = match.route.promql === 'none' ? 'prometheus2' : await deps.syntax();
       const header = req.headers[deps.selectHeader];
       const planned = planRequest({
         match, method: req.method as Method, params, principal, syntax,
         narrowingHeader: typeof header === 'string' ? header : undefined,
+        ...(body === undefined ? {} : { body }),
       }, planDeps);
       s.policy = planned.policy;
       s.enforced = planned.enforced;

@@ -61,6 +61,8 @@ export interface PlanRequest {
   readonly narrowingHeader: string | undefined;
   /** The upstream dialect (ignored by routes without PromQL). */
   readonly syntax: Syntax;
+  /** The raw POST body of a route that reads its body itself (`Route.body`). */
+  readonly body?: Buffer;
 }
 
 /** What the planner decided. */
@@ -174,7 +176,12 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     if (value !== undefined) tenancyHeaders[o.header.toLowerCase()] = value;
   }
 
-  const forward: ForwardPlan = { ...route.plan({ method: req.method, path: req.match.path, params: out, policy, tenancyHeaders }), response: route.response };
+  const target = route.plan({
+    method: req.method, path: req.match.path, params: out, policy, tenancyHeaders, subject,
+    ...(req.body === undefined ? {} : { body: req.body }),
+    ...(req.match.segment === undefined ? {} : { segment: req.match.segment }),
+  });
+  const forward: ForwardPlan = { ...target, response: target.response ?? route.response };
   return {
     forward,
     policy,

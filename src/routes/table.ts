@@ -64,12 +64,29 @@ interface PatternRoute {
   readonly suffix: string;
 }
 
-const FIXED: ReadonlyMap<string, Route> = new Map(ROUTES.filter((r) => !r.path.includes('{')).map((r) => [r.path, r]));
-const PATTERNS: readonly PatternRoute[] = ROUTES.filter((r) => r.path.includes('{')).map((r) => {
-  const open = r.path.indexOf('{');
-  const close = r.path.indexOf('}', open);
-  return { route: r, prefix: r.path.slice(0, open), suffix: r.path.slice(close + 1) };
-});
+/** An indexed set of routes (what {@link matchRoute} searches). Build it with {@link routeTable}. */
+export interface RouteTable {
+  readonly fixed: ReadonlyMap<string, Route>;
+  readonly patterns: readonly PatternRoute[];
+}
+
+/**
+ * Indexes routes for {@link matchRoute}: {@link ROUTES} plus the routes an app adds from its
+ * configuration (Alertmanager, remote read). A path listed twice keeps its first route.
+ */
+export function routeTable(routes: readonly Route[]): RouteTable {
+  const fixed = new Map<string, Route>();
+  for (const r of routes) if (!r.path.includes('{') && !fixed.has(r.path)) fixed.set(r.path, r);
+  const patterns = routes.filter((r) => r.path.includes('{')).map((r) => {
+    const open = r.path.indexOf('{');
+    const close = r.path.indexOf('}', open);
+    return { route: r, prefix: r.path.slice(0, open), suffix: r.path.slice(close + 1) };
+  });
+  return { fixed, patterns };
+}
+
+/** The table of {@link ROUTES} alone. */
+export const DEFAULT_ROUTE_TABLE: RouteTable = routeTable(ROUTES);
 
 /** Strict decoding of one path segment (Go's PathUnescape: `+` stays `+`); null when invalid. */
 function decodeSegment(seg: string): string | null {
@@ -81,13 +98,14 @@ function decodeSegment(seg: string): string | null {
  * Finds the route of a raw request path (the request target up to `?`, as received).
  *
  * @param rawPath e.g. `/api/v1/query` or `/api/v1/label/U__http_2e_status/values`
+ * @param table the routes to search (default {@link DEFAULT_ROUTE_TABLE})
  * @returns the route and canonical forward path, or undefined when the path is not in the table
  * @example matchRoute('/api/v1/label/%6a%6Fb/values') // → { route: label_values, path: '/api/v1/label/job/values', segment: 'job' }
  */
-export function matchRoute(rawPath: string): RouteMatch | undefined {
-  const fixed = FIXED.get(rawPath);
+export function matchRoute(rawPath: string, table: RouteTable = DEFAULT_ROUTE_TABLE): RouteMatch | undefined {
+  const fixed = table.fixed.get(rawPath);
   if (fixed) return { route: fixed, path: rawPath, segment: undefined };
-  for (const p of PATTERNS) {
+  for (const p of table.patterns) {
     if (rawPath.length <= p.prefix.length + p.suffix.length || !rawPath.startsWith(p.prefix) || !rawPath.endsWith(p.suffix)) continue;
     const raw = rawPath.slice(p.prefix.length, rawPath.length - p.suffix.length);
     if (raw.includes('/') || raw.includes('?') || raw.includes('#')) continue;
@@ -103,13 +121,14 @@ export function matchRoute(rawPath: string): RouteMatch | undefined {
  *
  * @param rawUrl the raw request target (`req.url` before any rewriting), e.g. `/api/v1/query?x=1`
  * @param method the request method
+ * @param table the routes to search (default {@link DEFAULT_ROUTE_TABLE})
  * @throws HttpError `unknown_route` (404) when the path is not in the table,
  *   `method_not_allowed` (405, header `Allow: GET, POST`) when the method is not allowed
  */
-export function resolveRoute(rawUrl: string, method: string): RouteMatch {
+export function resolveRoute(rawUrl: string, method: string, table: RouteTable = DEFAULT_ROUTE_TABLE): RouteMatch {
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
-  const match = matchRoute(rawPath);
+  const match = matchRoute(rawPath, table);
   if (!match) {
     throw new HttpError('unknown_route', 'unknown or unsupported API endpoint (promfence serves an allow-list of the Prometheus query API; paths must be exact, e.g. /api/v1/query)');
   }

@@ -4,6 +4,9 @@
  * ({@link ForwardPlan}).
  */
 import type { AccessPolicy } from '../access/policy.ts';
+import type { RawBodySpec } from '../http/raw-body.ts';
+
+export type { RawBodySpec } from '../http/raw-body.ts';
 
 /** HTTP methods routes may allow. */
 export type Method = 'GET' | 'POST' | 'DELETE';
@@ -43,7 +46,31 @@ export interface FilterContext {
  */
 export type ResponseMode =
   | { readonly kind: 'stream'; readonly body: 'json' | 'exposition' }
-  | { readonly kind: 'filter'; readonly filter: (body: unknown, ctx: FilterContext) => unknown };
+  | { readonly kind: 'filter'; readonly filter: (body: unknown, ctx: FilterContext) => unknown }
+  | BinaryStreamMode;
+
+/**
+ * `binary`: a binary answer (remote read's snappy protobuf or its chunked stream) relayed chunk
+ * by chunk like `stream`, never decoded; a 2xx is relayed only when its Content-Type's media
+ * type is one of `contentTypes` (lower-case, e.g. `application/x-protobuf`), an upstream
+ * error only when it is JSON; anything else is refused with one envelope.
+ */
+export interface BinaryStreamMode {
+  readonly kind: 'binary';
+  readonly contentTypes: readonly string[];
+}
+
+/**
+ * A request sent before the forwarded one, whose answer decides whether the forwarded one may
+ * go at all (an Alertmanager silence is updated or expired only when the caller can see the
+ * current one). The handler sends `target`, buffers its answer (bounded by
+ * `limits.max_filtered_response_bytes`), parses it as JSON (`undefined` for a body that is
+ * not JSON) and calls `check`; `check` throws a coded HttpError to refuse.
+ */
+export interface Precheck {
+  readonly target: Omit<ForwardPlan, 'response' | 'precheck'>;
+  readonly check: (status: number, body: unknown) => void;
+}
 
 /** What a route's `plan()` receives: the request after validation, policy and enforcement. */
 export interface PlanInput {
@@ -57,6 +84,12 @@ export interface PlanInput {
   readonly policy: AccessPolicy;
   /** Headers promfence sets for tenancy (the tenant header in header modes), lower-case names. */
   readonly tenancyHeaders: Readonly<Record<string, string>>;
+  /** The raw POST body of a route with a {@link RawBodySpec} (at most `limits.max_body_bytes`). */
+  readonly body?: Buffer;
+  /** The decoded variable path segment, when the route has one. */
+  readonly segment?: string;
+  /** The authenticated subject, for messages. */
+  readonly subject?: string;
 }
 
 /**
@@ -81,10 +114,15 @@ export interface ForwardPlan {
   readonly headers: Readonly<Record<string, string>>;
   /** How the answer reaches the client. */
   readonly response: ResponseMode;
+  /** A request whose answer must allow this one first (see {@link Precheck}). */
+  readonly precheck?: Precheck;
 }
 
-/** What a route's `plan()` returns: the forward plan without the response mode (the route's own `response`). */
-export type ForwardTarget = Omit<ForwardPlan, 'response'>;
+/**
+ * What a route's `plan()` returns: the forward plan; without `response` the route's own
+ * `response` is used (a route whose methods answer differently sets it per request).
+ */
+export type ForwardTarget = Omit<ForwardPlan, 'response'> & { readonly response?: ResponseMode };
 
 /**
  * One route of the table: `{ name, path, methods, params (singular, promql), plan(input) →
@@ -115,6 +153,10 @@ export interface Route {
   readonly plan: (input: PlanInput) => ForwardTarget;
   /** How the upstream's answer reaches the client (stream, or buffer and filter). */
   readonly response: ResponseMode;
+  /** The upstream the route needs (default `prometheus`); a route of an unconfigured upstream is 404. */
+  readonly upstream?: UpstreamName;
+  /** Set when POST bodies are read raw instead of as a form (see {@link RawBodySpec}). */
+  readonly body?: RawBodySpec;
 }
 
 /** A matched route and its canonical path (percent-encoded, variable segment re-encoded). */

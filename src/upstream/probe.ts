@@ -3,9 +3,9 @@
  * the same credential and prefix as every forwarded request): the dialect detection
  * (./syntax.ts) reads it, and readiness can later.
  */
-import type { IncomingMessage } from 'node:http';
 import { HttpError } from '../http/errors.ts';
 import type { UpstreamClient } from './client.ts';
+import { readAnswer } from './precheck.ts';
 
 /** Largest buildinfo answer read, bytes. */
 export const MAX_BUILDINFO_BYTES = 65_536;
@@ -14,26 +14,6 @@ export const MAX_BUILDINFO_BYTES = 65_536;
 export interface BuildInfo {
   /** `data.version` when it is a string, e.g. `2.42.0`, `0.37.2` (Thanos), `3.1.0`. */
   readonly version: string | undefined;
-}
-
-function readBounded(res: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    res.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        res.destroy();
-        reject(new Error(`buildinfo answer larger than ${limit} bytes`));
-        return;
-      }
-      chunks.push(c);
-    });
-    res.once('end', () => resolve(Buffer.concat(chunks, size)));
-    res.once('close', () => {
-      if (!res.complete) reject(new Error('buildinfo answer cut short'));
-    });
-  });
 }
 
 /**
@@ -57,6 +37,6 @@ export async function fetchBuildInfo(client: UpstreamClient, requestId: string, 
     res.destroy();
     throw new HttpError('upstream_unavailable', `buildinfo answered HTTP ${status}`);
   }
-  const body = JSON.parse((await readBounded(res, MAX_BUILDINFO_BYTES)).toString('utf8')) as { data?: { version?: unknown } };
+  const body = JSON.parse((await readAnswer(res, MAX_BUILDINFO_BYTES)).toString('utf8')) as { data?: { version?: unknown } };
   return { version: typeof body.data?.version === 'string' ? body.data.version : undefined };
 }

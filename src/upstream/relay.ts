@@ -1,10 +1,11 @@
 /**
  * The relay: writes one upstream answer to the client, or refuses it (threat-model.md
- * invariant 3: never a pass-through, never an empty 200). Two modes (src/routes/types.ts
+ * invariant 3: never a pass-through, never an empty 200). Three modes (src/routes/types.ts
  * `ResponseMode`):
  *
  * - {@link relayStream}: the answer is checked (status, Content-Type) and streamed chunk by
- *   chunk with backpressure;
+ *   chunk with backpressure; mode `binary` (remote read) is the same stream with a list of
+ *   accepted binary media types instead of JSON;
  * - {@link relayFiltered}: the answer is buffered (at most `maxBytes`), decompressed when the
  *   upstream compressed it (`gzip`, `deflate`, `br`), parsed as JSON, filtered, and
  *   re-encoded as identity JSON with an exact `Content-Length`.
@@ -19,7 +20,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Transform } from 'node:stream';
-import type { HttpError } from '../http/errors.ts';
+import { HttpError } from '../http/errors.ts';
 import type { FilterContext, ResponseMode } from '../routes/types.ts';
 import { refusalFor } from './errors.ts';
 import { isDroppedResponseHeader } from './headers.ts';
@@ -36,20 +37,32 @@ export function isJsonContentType(value: string | undefined): boolean {
   return /^application\/json\s*(;|$)/i.test(value.trim());
 }
 
+/** What a relayed success must be: Prometheus JSON, any exposition body, or one of these binary media types. */
+export type StreamBody = 'json' | 'exposition' | readonly string[];
+
+/** True when a Content-Type's media type (parameters ignored, any case) is one of `types` (lower-case). */
+export function hasMediaType(value: string | undefined, types: readonly string[]): boolean {
+  if (value === undefined) return false;
+  return types.includes((value.split(';')[0] ?? '').trim().toLowerCase());
+}
+
 /**
  * Decides whether an answer may be relayed at all; returns the refusal message otherwise.
  *
- * @param body what a success must be: Prometheus JSON, or any exposition body
+ * @param body what a success must be: Prometheus JSON, any exposition body, or (a list) a
+ *   binary answer of one of these media types
  */
-export function answerProblem(upstream: IncomingMessage, body: 'json' | 'exposition'): string | undefined {
+export function answerProblem(upstream: IncomingMessage, body: StreamBody): string | undefined {
   const status = upstream.statusCode ?? 0;
   const contentType = upstream.headers['content-type'];
   const json = isJsonContentType(contentType);
   const success = status >= 200 && status <= 299 && status !== 204;
   const error = status >= 400 && status <= 599;
-  if ((success && (json || body === 'exposition')) || (error && json)) return undefined;
+  const successOk = typeof body === 'string' ? json || body === 'exposition' : hasMediaType(contentType, body);
+  if ((success && successOk) || (error && json)) return undefined;
   const shown = contentType === undefined ? 'no Content-Type' : `Content-Type ${JSON.stringify(contentType.slice(0, 80))}`;
-  return `upstream answered HTTP ${status} with ${shown}; refused (promfence relays only Prometheus JSON answers)`;
+  const expected = typeof body === 'string' ? 'Prometheus JSON answers' : `${body.join(' or ')} answers and JSON errors`;
+  return `upstream answered HTTP ${status} with ${shown}; refused (promfence relays only ${expected})`;
 }
 
 function copyHeaders(upstream: IncomingMessage, res: ServerResponse, skip: (name: string) => boolean = () => false): void {
@@ -70,7 +83,7 @@ function refuseWith(upstream: IncomingMessage, opts: RelayOptions, message: stri
  * (or stays idle past its timeout) cuts the client connection: a second response is
  * impossible, and a truncated body is the only honest signal left.
  */
-export function relayStream(upstream: IncomingMessage, res: ServerResponse, body: 'json' | 'exposition', opts: RelayOptions): void {
+export function relayStream(upstream: IncomingMessage, res: ServerResponse, body: StreamBody, opts: RelayOptions): void {
   const problem = answerProblem(upstream, body);
   if (problem !== undefined) return refuseWith(upstream, opts, problem);
   const status = upstream.statusCode ?? 0;
@@ -168,8 +181,9 @@ export function relayFiltered(upstream: IncomingMessage, res: ServerResponse, op
     try {
       const parsed: unknown = JSON.parse(Buffer.concat(chunks, size).toString('utf8'));
       out = JSON.stringify(status >= 400 ? parsed : opts.filter(parsed, opts.context));
-    } catch {
-      opts.refuse(refusalFor(502, {}, `upstream answered HTTP ${status} with a body that is not the expected JSON; refused`));
+    } catch (err) {
+      // A filter may refuse the answer itself with a coded error (a silence the caller cannot see).
+      opts.refuse(err instanceof HttpError ? err : refusalFor(502, {}, `upstream answered HTTP ${status} with a body that is not the expected JSON; refused`));
       return;
     }
     res.statusCode = status;
@@ -183,5 +197,6 @@ export function relayFiltered(upstream: IncomingMessage, res: ServerResponse, op
 /** Relays an answer in the route's response mode. */
 export function relay(upstream: IncomingMessage, res: ServerResponse, mode: ResponseMode, opts: RelayOptions & { context: FilterContext; maxFilteredBytes: number }): void {
   if (mode.kind === 'stream') relayStream(upstream, res, mode.body, opts);
+  else if (mode.kind === 'binary') relayStream(upstream, res, mode.contentTypes, opts);
   else relayFiltered(upstream, res, { refuse: opts.refuse, filter: mode.filter, context: opts.context, maxBytes: opts.maxFilteredBytes });
 }

@@ -169,7 +169,7 @@ describe('config errors name the key path and what to do', () => {
     ['upstream both tokens', MIN.replace('9090"}', '9090", bearer_token: a, bearer_token_file: b}'),
       ['config: upstream: has bearer_token and bearer_token_file; keep at most one']],
     ['unknown top-level key', MIN + 'acess: {}\n',
-      ['config: unknown key "acess" (did you mean "access"?); allowed keys: server, upstream, enforce, promql, limits, auth, access, log'.replace('config: ', 'config: ')]],
+      ['config: unknown key "acess" (did you mean "access"?); allowed keys: server, upstream, enforce, promql, limits, auth, access, log, alertmanager, remote_read'.replace('config: ', 'config: ')]],
     ['unknown nested key', withAuth('{bearer_tokens: [{subject: alice, tokn: x}]}'),
       ['config: auth.bearer_tokens[0]: unknown key "tokn" (did you mean "token"?); allowed keys: subject, token, token_sha256, token_file, groups',
         'config: auth.bearer_tokens[0]: needs one of token, token_sha256, token_file']],

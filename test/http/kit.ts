@@ -24,6 +24,8 @@ export interface Recorded {
   headers: http.IncomingHttpHeaders;
   rawHeaders: string[];
   body: string;
+  /** The body's bytes (binary bodies: remote read). */
+  bytes: Buffer;
 }
 
 /** A responder: writes the upstream's answer. */
@@ -69,6 +71,7 @@ export async function startUpstream(responder: Responder = cannedResponder): Pro
         headers: req.headers,
         rawHeaders: req.rawHeaders,
         body: Buffer.concat(chunks).toString('utf8'),
+        bytes: Buffer.concat(chunks),
       };
       up.requests.push(rec);
       res.on('close', () => {

@@ -138,6 +138,14 @@ function blocksFor(key: string, make: () => string, bins: PrometheusBinaries): s
   return dir;
 }
 
+/** Stops a watched child's process group: SIGTERM, SIGKILL after 10 s; resolves once it exited. */
+export async function stopGroup(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  killGroup(child, 'SIGTERM');
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Result of {@link promPost}: HTTP status and the parsed JSON envelope. */
@@ -240,10 +248,7 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
     const stop = async (): Promise<void> => {
       if (!stopped) {
         stopped = true;
-        killGroup(child, 'SIGTERM');
-        const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
+        await stopGroup(child, exited);
       }
       rmSync(work, { recursive: true, force: true });
     };
