@@ -464,9 +464,9 @@ describe('upstream answers and failures', () => {
   });
 
   it('upstream down → 502 upstream_unavailable envelope', async () => {
-    const dead = await startUpstream();
-    const url = dead.url;
-    await dead.close();
+    // Port 1 (tcpmux) on loopback: nothing listens there, so the connection is refused. (A
+    // closed ephemeral port could be reused by another test's server in the meantime.)
+    const url = 'http://127.0.0.1:1';
     calls = [];
     const a = createApp(testConfig(url), { logger: silentLogger(), authenticate: fakeAuth, enforcer: fakeEnforcer(calls) }).handler;
     const res = await request(a).get('/api/v1/query?query=up').set('Authorization', ALICE);
