@@ -33,6 +33,8 @@ export interface GatewayDeps {
   readonly upstreams: Readonly<Partial<Record<UpstreamName, UpstreamClient>>>;
   readonly syntax: SyntaxResolver;
   readonly logger: Logger;
+  /** Runs after planning, before the upstream request (per-tenant rate limits); rejects with an HttpError to refuse. */
+  readonly beforeForward?: (s: RequestState) => Promise<void>;
 }
 
 /** Encodings the relay decodes when it filters an answer (src/upstream/relay.ts). */
@@ -101,6 +103,8 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
       const match = resolveRoute(req.url, req.method);
       s.route = match.route.name;
       const params = await readParams(req, { singular: match.route.singular, maxBodyBytes: deps.maxBodyBytes });
+      if (match.route.promql === 'query') s.original = { query: params.first('query') };
+      else if (match.route.promql !== 'none') s.original = { match: params.all('match[]') };
       const syntax = match.route.promql === 'none' ? 'prometheus2' : await deps.syntax();
       const header = req.headers[deps.selectHeader];
       const planned = planRequest({
@@ -112,6 +116,7 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
       if (planned.policy.tenants.kind === 'all') {
         deps.logger.info('unrestricted request', { request_id: s.id, subject: principal.subject, route: s.route, tenants: '*' });
       }
+      if (deps.beforeForward !== undefined) await deps.beforeForward(s);
       await forward(planned.forward, planned.policy, s, req, res, deps);
     } catch (err) {
       return next(toHttpError(err));
