@@ -5,6 +5,7 @@
  * answered recently, not shutting down), else 503 `not_ready` in the JSON envelope with the
  * reason. Both are cheap: no I/O per request.
  */
+import type { ServerResponse } from 'node:http';
 import type { RequestHandler } from 'express';
 import type { ReadyState } from '../observability/readiness.ts';
 import { sendError } from './error-handler.ts';
@@ -35,7 +36,7 @@ export function probeOf(path: string, method: string | undefined): { route: 'hea
  *   without a server, in tests)
  * @returns the error code sent (`not_ready`), or undefined for a 200
  */
-export function answerProbe(res: import('node:http').ServerResponse, probe: { route: 'healthy' | 'ready'; text: string }, readiness?: () => ReadyState): string | undefined {
+export function answerProbe(res: ServerResponse, probe: { route: 'healthy' | 'ready'; text: string }, readiness?: () => ReadyState): string | undefined {
   const ready = probe.route === 'ready' && readiness !== undefined ? readiness() : { ready: true as const };
   if (!ready.ready) {
     sendError(res, new HttpError('not_ready', `promfence is not ready: ${ready.reason}`));

@@ -35,7 +35,8 @@ const METHODS = new Set(['GET', 'POST', 'HEAD', 'OPTIONS', 'DELETE', 'PUT']);
 
 /** Cache statistics of an enforcer (src/enforce `Enforcer.stats`). */
 export interface CacheStats {
-  readonly stats: { readonly hits: number; readonly misses: number };
+  /** Absent on enforcers without a cache (test fakes): counted as 0. */
+  readonly stats?: { readonly hits: number; readonly misses: number };
 }
 
 /** The process's metrics. */
@@ -49,7 +50,7 @@ export interface GatewayMetrics {
   /** Records a configuration (re)load attempt: `promfence_config_last_reload_*`. */
   reloaded(ok: boolean, nowMs?: number): void;
   /** The enforcer whose cache hits/misses are exported from now on (the previous one's last counts are kept). */
-  trackEnforcer(enforcer: CacheStats): void;
+  trackEnforcer(enforcer: object): void;
   /** Where `promfence_inflight_requests` is read from (the server's in-flight count). */
   inflightFrom(read: () => number): void;
   /** Counts a limiter store failure (`promfence_limiter_errors_total{action}`: `allowed` or `denied`). */
@@ -145,11 +146,12 @@ export function createMetrics(version: string, opts: { defaultMetrics?: boolean 
   const seen = { hits: 0, misses: 0 };
   const base = { hits: 0, misses: 0 };
   const settle = () => {
-    if (tracked === undefined) return;
-    base.hits += tracked.stats.hits - seen.hits;
-    base.misses += tracked.stats.misses - seen.misses;
-    seen.hits = tracked.stats.hits;
-    seen.misses = tracked.stats.misses;
+    const st = tracked?.stats;
+    if (st === undefined) return;
+    base.hits += st.hits - seen.hits;
+    base.misses += st.misses - seen.misses;
+    seen.hits = st.hits;
+    seen.misses = st.misses;
   };
   const cacheCounter = (name: string, help: string, key: 'hits' | 'misses') => new Counter({
     name, help, registers,
@@ -204,11 +206,12 @@ export function createMetrics(version: string, opts: { defaultMetrics?: boolean 
       reloadOk.set(ok ? 1 : 0);
       if (ok) reloadTime.set(nowMs / 1000);
     },
-    trackEnforcer(enforcer) {
+    trackEnforcer(e) {
       settle();
+      const enforcer = e as CacheStats;
       tracked = enforcer;
-      seen.hits = enforcer.stats.hits;
-      seen.misses = enforcer.stats.misses;
+      seen.hits = enforcer.stats?.hits ?? 0;
+      seen.misses = enforcer.stats?.misses ?? 0;
     },
     inflightFrom(read) {
       readInflight = read;
