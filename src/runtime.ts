@@ -51,6 +51,8 @@ export interface RunOptions {
   readonly appDeps?: AppDeps;
   /** Export prom-client's default process metrics. Default true. */
   readonly defaultMetrics?: boolean;
+  /** Audit sink. Default: per `log.audit` / `log.audit_file` (src/observability/audit.ts). */
+  readonly auditLogger?: Logger;
 }
 
 /** The running process. */
@@ -102,7 +104,7 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
   const metrics = createMetrics(VERSION, { defaultMetrics: opts.defaultMetrics ?? true });
   metrics.configure(config);
   const limiter = createLimiter(config, { logger, onStoreError: (a) => metrics.limiterError(a) });
-  const auditLogger = createAuditLogger(config.log);
+  const auditLogger = config.log.audit ? (opts.auditLogger ?? createAuditLogger(config.log)) : undefined;
   const started: { server?: RunningServer } = {};
   const readiness = createReadiness({
     intervalMs: config.server.ready_probe_interval_ms,
