@@ -28,7 +28,8 @@ export interface Limiter {
   /** True when any limit is configured (the middleware is skipped otherwise). */
   readonly active: boolean;
   /**
-   * Admits one request of `subject`: takes a token of its bucket, then an in-flight slot.
+   * Admits one request of `subject`: takes an in-flight slot, then a token of its bucket
+   * (a request refused for concurrency spends no token; one refused by the bucket frees its slot).
    *
    * @returns a release function for the slot (call once the response ended)
    * @throws HttpError 429 `rate_limited` (with `Retry-After`), 503 `limiter_unavailable`
@@ -111,6 +112,25 @@ export function createLimiter(config: LimiterConfig, deps: LimiterDeps): Limiter
     },
     async admitSubject(subject) {
       const s = store;
+      // The in-flight slot first: a request refused for concurrency spends no token.
+      let release = () => {};
+      const max = limits.max_inflight_per_subject;
+      if (max > 0) {
+        let lease: Lease | undefined;
+        let failedStore = false;
+        try {
+          lease = await s.acquire(`subject:${subject}`, max, leaseMs);
+          ok();
+        } catch (err) {
+          failed(err);
+          failedStore = true;
+        }
+        if (lease === undefined && !failedStore) throw rateLimited(`subject ${JSON.stringify(subject)} already has ${max} requests in flight (limits.max_inflight_per_subject)`, 1000);
+        if (lease !== undefined) {
+          const held = lease;
+          release = () => held.release();
+        }
+      }
       const rate = spec(limits.rate);
       if (rate !== undefined) {
         let r;
@@ -118,23 +138,19 @@ export function createLimiter(config: LimiterConfig, deps: LimiterDeps): Limiter
           r = await s.take(`subject:${subject}`, rate);
           ok();
         } catch (err) {
-          failed(err);
+          try {
+            failed(err);
+          } catch (denied) {
+            release();
+            throw denied;
+          }
         }
-        if (r !== undefined && !r.allowed) throw rateLimited(`rate limit of subject ${JSON.stringify(subject)} exceeded (limits.rate: ${rate.rate} requests per second, burst ${rate.burst})`, r.retryAfterMs);
+        if (r !== undefined && !r.allowed) {
+          release();
+          throw rateLimited(`rate limit of subject ${JSON.stringify(subject)} exceeded (limits.rate: ${rate.rate} requests per second, burst ${rate.burst})`, r.retryAfterMs);
+        }
       }
-      const max = limits.max_inflight_per_subject;
-      if (max <= 0) return () => {};
-      let lease: Lease | undefined;
-      try {
-        lease = await s.acquire(`subject:${subject}`, max, leaseMs);
-        ok();
-      } catch (err) {
-        failed(err);
-        return () => {};
-      }
-      if (lease === undefined) throw rateLimited(`subject ${JSON.stringify(subject)} already has ${max} requests in flight (limits.max_inflight_per_subject)`, 1000);
-      const held = lease;
-      return () => held.release();
+      return release;
     },
     async admitTenants(tenants) {
       const rate = spec(limits.tenant_rate);

@@ -7,8 +7,9 @@ import { state } from '../http/state.ts';
 import type { Limiter } from './limiter.ts';
 
 /**
- * Admits the authenticated subject through `limiter` (token bucket, in-flight slot) and
- * releases the slot when the response finishes or the connection closes.
+ * Admits the authenticated subject through `limiter` (in-flight slot, token bucket) and
+ * releases the slot when the response ends (just before its last write) or the connection
+ * closes. The release function is idempotent.
  *
  * @returns a middleware that calls `next()`, or `next(err)` with 429 `rate_limited` /
  *   503 `limiter_unavailable`
@@ -24,7 +25,14 @@ export function subjectLimits(limiter: Limiter): RequestHandler {
     } catch (err) {
       return next(err);
     }
-    res.once('finish', release);
+    // Release before the last byte is written, not on 'finish': a client that sends its next
+    // request as soon as it has the answer must find its slot free (with Redis the release
+    // command then precedes that request's acquire on the same connection).
+    const end = res.end.bind(res) as (...args: unknown[]) => typeof res;
+    res.end = ((...args: unknown[]) => {
+      release();
+      return end(...args);
+    }) as typeof res.end;
     res.once('close', release);
     return next();
   };
