@@ -13,7 +13,7 @@
  *   closed.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from './config/errors.ts';
 import type { Config } from './config/types.ts';
 import type { AppDeps } from './app.ts';
@@ -27,7 +27,7 @@ import { startServer, type RunningServer } from './server.ts';
 import { SYNTAX_PROBE_TIMEOUT_MS } from './upstream/syntax.ts';
 import { VERSION } from './version.ts';
 
-/** How often a watched configuration file is polled, ms (`server.watch_config`). */
+/** How often a watched configuration file is read, ms (`server.watch_config`). */
 export const WATCH_INTERVAL_MS = 1000;
 
 /** Keys a reload cannot change (they are read once at start); a change is logged as needing a restart. */
@@ -140,6 +140,7 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
     if (opts.load === undefined) return { ok: false, errors: ['promfence was started without a configuration file'] };
     let next: Config;
     try {
+      if (opts.configPath !== undefined) lastHash = fileHash(opts.configPath);
       next = await opts.load();
       running.reload(next);
     } catch (err) {
@@ -170,11 +171,12 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
     return r;
   };
 
-  // server.watch_config: poll the file (follows symlinks, so a Kubernetes ConfigMap's
-  // ..data swap is seen); reload when its content changed.
-  let watching: string | undefined;
+  // server.watch_config: read the file every second and reload when its content changed
+  // (reading follows symlinks, so a Kubernetes ConfigMap's ..data swap is seen; a content
+  // hash, unlike mtime polling, cannot miss a change made within the same second).
+  let watchTimer: NodeJS.Timeout | undefined;
   let lastHash = opts.configPath === undefined ? undefined : fileHash(opts.configPath);
-  const onFileChange = () => {
+  const onTick = () => {
     if (opts.configPath === undefined) return;
     const h = fileHash(opts.configPath);
     if (h === undefined || h === lastHash) return;
@@ -182,11 +184,14 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
     void reload('watch');
   };
   function watch(): void {
-    const want = applied.server.watch_config ? opts.configPath : undefined;
-    if (want === watching) return;
-    if (watching !== undefined) unwatchFile(watching, onFileChange);
-    watching = want;
-    if (want !== undefined) watchFile(want, { interval: WATCH_INTERVAL_MS, persistent: false }, onFileChange);
+    const want = applied.server.watch_config && opts.configPath !== undefined;
+    if (want === (watchTimer !== undefined)) return;
+    if (watchTimer !== undefined) clearInterval(watchTimer);
+    watchTimer = undefined;
+    if (want) {
+      watchTimer = setInterval(onTick, WATCH_INTERVAL_MS);
+      watchTimer.unref();
+    }
   }
   watch();
 
@@ -217,8 +222,8 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
     shutdown() {
       closing ??= (async () => {
         readiness.shuttingDown();
-        if (watching !== undefined) unwatchFile(watching, onFileChange);
-        watching = undefined;
+        if (watchTimer !== undefined) clearInterval(watchTimer);
+        watchTimer = undefined;
         await running.close();
         await internal?.close();
         await limiter.close();

@@ -220,8 +220,13 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
       closing ??= new Promise<void>((resolve) => {
         const force = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms ?? SHUTDOWN_GRACE_MS);
         force.unref();
+        // A keep-alive connection whose request was still running when close() was called
+        // becomes idle after its response: close it then, instead of waiting for its idle timeout.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        sweep.unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           current.retired = true;
           retireIfIdle(current);
           resolve();
