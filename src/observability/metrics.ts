@@ -69,56 +69,21 @@ export function createMetrics(version: string, opts: { defaultMetrics?: boolean 
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const registers = [registry];
 
-  const requests = new Counter({
-    name: 'promfence_requests_total',
-    help: 'Requests answered on the public listener, by route name, method, HTTP status code and decision (allowed: sent upstream or a probe; refused: refused by promfence; denied: authentication or tenant access refused).',
-    labelNames: ['route', 'method', 'code', 'decision'] as const,
-    registers,
-  });
-  const duration = new Histogram({
-    name: 'promfence_request_duration_seconds',
-    help: 'Time from the first byte promfence handled to the end of the response, seconds, by route name.',
-    labelNames: ['route'] as const,
-    buckets: [...DURATION_BUCKETS],
-    registers,
-  });
-  const upstreamDuration = new Histogram({
-    name: 'promfence_upstream_request_duration_seconds',
-    help: 'Time from sending a request upstream to its response head, seconds, by route name.',
-    labelNames: ['route'] as const,
-    buckets: [...DURATION_BUCKETS],
-    registers,
-  });
-  const refusals = new Counter({
-    name: 'promfence_enforcement_refusals_total',
-    help: 'Requests promfence answered with one of its own error codes without sending them upstream, by error code.',
-    labelNames: ['code'] as const,
-    registers,
-  });
-  const authFailures = new Counter({
-    name: 'promfence_auth_failures_total',
-    help: 'Refused authentication attempts, by method (provider, or none without credentials) and reason.',
-    labelNames: ['method', 'reason'] as const,
-    registers,
-  });
-  const tenantRequests = new Counter({
-    name: 'promfence_tenant_requests_total',
-    help: 'Requests that ran with a tenant set, once per tenant read (* for unrestricted; tenants not named in the configuration count as other).',
-    labelNames: ['tenant'] as const,
-    registers,
-  });
-  const rateLimited = new Counter({
-    name: 'promfence_rate_limited_total',
-    help: 'Requests refused with 429 rate_limited by promfence\'s own limits, by subject (subjects not named in the configuration count as other).',
-    labelNames: ['subject'] as const,
-    registers,
-  });
-  const limiterErrors = new Counter({
-    name: 'promfence_limiter_errors_total',
-    help: 'Limiter store (Redis) failures, by what was done with the request (limits.redis.on_error).',
-    labelNames: ['action'] as const,
-    registers,
-  });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
+  const histogram = (name: string, help: string) => new Histogram<'route'>({ name, help, labelNames: ['route'], buckets: [...DURATION_BUCKETS], registers });
+
+  const requests = counter('promfence_requests_total',
+    'Requests answered on the public listener, by route name, method, HTTP status code and decision (allowed: sent upstream or a probe; refused: refused by promfence; denied: authentication or tenant access refused).',
+    ['route', 'method', 'code', 'decision']);
+  const duration = histogram('promfence_request_duration_seconds', 'Time from the first byte promfence handled to the end of the response, seconds, by route name.');
+  const upstreamDuration = histogram('promfence_upstream_request_duration_seconds', 'Time from sending a request upstream to its response head, seconds, by route name.');
+  const refusals = counter('promfence_enforcement_refusals_total', 'Requests promfence answered with one of its own error codes without sending them upstream, by error code.', ['code']);
+  const authFailures = counter('promfence_auth_failures_total', 'Refused authentication attempts, by method (provider, or none without credentials) and reason.', ['method', 'reason']);
+  const tenantRequests = counter('promfence_tenant_requests_total',
+    'Requests that ran with a tenant set, once per tenant read (* for unrestricted; tenants not named in the configuration count as other).', ['tenant']);
+  const rateLimited = counter('promfence_rate_limited_total',
+    'Requests refused with 429 rate_limited by promfence\'s own limits, by subject (subjects not named in the configuration count as other).', ['subject']);
+  const limiterErrors = counter('promfence_limiter_errors_total', 'Limiter store (Redis) failures, by what was done with the request (limits.redis.on_error).', ['action']);
   let readInflight: () => number = () => 0;
   new Gauge({
     name: 'promfence_inflight_requests',
