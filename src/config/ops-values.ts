@@ -43,3 +43,13 @@ export function redisUrlProblem(value: string): string | undefined {
 export function keyPrefixProblem(value: string): string | undefined {
   return /^[A-Za-z0-9_.:-]{1,64}$/.test(value) ? undefined : ': must be 1 to 64 characters of A-Z a-z 0-9 _ . : -';
 }
+
+/** Where a Redis URL points, without credentials (for logs). */
+export function redisEndpoint(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { RedisLimitsConfig } from '../config/types.ts';
+export { redisEndpoint } from '../config/ops-values.ts';
 import type { BucketSpec, Lease, LimiterStore, TakeResult } from './store.ts';
 
 /** KEYS[1] bucket; ARGV rate (tokens/s), burst → {allowed 0|1, retry-after ms}. Same step as takeToken() in ./store.ts. */
@@ -51,16 +52,6 @@ return 1
 interface ScriptedRedis extends Redis {
   promfenceTake(key: string, rate: string, burst: string): Promise<[number, number]>;
   promfenceAcquire(key: string, max: string, leaseMs: string, id: string): Promise<number>;
-}
-
-/** Where a Redis URL points, without credentials (for logs). */
-export function redisEndpoint(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
 }
 
 /** Options of {@link createRedisStore}. */

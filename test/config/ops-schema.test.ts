@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConfigError, parseConfig } from '../../src/config/load.ts';
+import { ConfigError, parseConfig, summarizeConfig } from '../../src/config/load.ts';
 
 const MIN = `upstream: {url: "http://127.0.0.1:9090"}
 auth: {bearer_tokens: [{subject: alice, token: fruit-secret}]}
@@ -61,6 +61,8 @@ log: {audit_file: audit/promfence-audit.log}
     assert.deepEqual(c.limits.redis, { url: 'redis://:pw@redis:6379/2', on_error: 'deny', key_prefix: 'promfence', timeout_ms: 250 });
     assert.equal(c.log.audit_file, '/etc/promfence/audit/promfence-audit.log');
     assert.equal(c.log.audit, true);
+    const line = summarizeConfig(c).find((l) => l.startsWith('limits: '));
+    assert.equal(line, 'limits: max 5000 points per series, max range 4w3d, max 3 tenants per request, subject rate 2.5/s burst 3, tenant rate 100/s burst 500, max 8 in flight per subject; store redis redis://redis:6379/2 (on error: deny)');
   });
 
   const cases: Array<[string, string, string[]]> = [
