@@ -134,6 +134,27 @@ describe('POST /-/reload and server.watch_config (in process)', () => {
   });
 });
 
+describe('limits change on reload', () => {
+  it('a rate limit added by a reload applies to new requests at once', async () => {
+    const cfg = configDir(opsYaml(up.url, users(OLD, ['team-fruit'])));
+    const gw = await runFromFile(cfg.path);
+    try {
+      const q = `${gw.server.url}/api/v1/query?query=up`;
+      for (let i = 0; i < 3; i++) assert.equal((await get(q, OLD)).status, 200);
+      cfg.write(opsYaml(up.url, users(OLD, ['team-fruit']), { extra: 'limits:\n  rate: { requests_per_second: 0.01, burst: 1 }' }));
+      assert.deepEqual(await gw.reload('test'), { ok: true });
+      assert.equal((await get(q, OLD)).status, 200);
+      assert.equal((await get(q, OLD)).status, 429);
+      cfg.write(opsYaml(up.url, users(OLD, ['team-fruit'])));
+      assert.deepEqual(await gw.reload('test'), { ok: true });
+      assert.equal((await get(q, OLD)).status, 200);
+    } finally {
+      await gw.shutdown();
+      cfg.remove();
+    }
+  });
+});
+
 describe('SIGHUP (a promfence serve process)', () => {
   let p: PromfenceProcess;
   let cfg: ReturnType<typeof configDir>;
