@@ -8,6 +8,7 @@
  * ```
  */
 import type { RequestListener } from 'node:http';
+import cors from 'cors';
 import express from 'express';
 import type { RequestHandler } from 'express';
 import { createAuthenticator, type Authenticator } from './auth/authenticate.ts';
@@ -26,6 +27,10 @@ import { alertmanagerRoutes } from './routes/alertmanager.ts';
 import { createGatewayHandler, type GatewayDeps } from './routes/handler.ts';
 import { remoteReadRoute } from './routes/remote-read.ts';
 import { ROUTES, routeTable } from './routes/table.ts';
+import { createLimiter, type Limiter } from './limits/limiter.ts';
+import { subjectLimits } from './limits/middleware.ts';
+import { auditHook } from './observability/audit.ts';
+import type { ReadyState } from './observability/readiness.ts';
 import { createUpstreamClient } from './upstream/client.ts';
 import { fetchBuildInfo, type BuildInfo } from './upstream/probe.ts';
 import { createSyntaxResolver, SYNTAX_PROBE_TIMEOUT_MS } from './upstream/syntax.ts';
@@ -46,6 +51,12 @@ export interface AppDeps {
   now?: () => number;
   /** More request-finished hooks (metrics, audit), after the access log. */
   hooks?: readonly RequestFinishedHook[];
+  /** What `/-/ready` reports. Default: always ready (an application without a server). */
+  readiness?: () => ReadyState;
+  /** The process's rate/concurrency limiter (it outlives reloads). Default: one of this app's own, from `config.limits`. */
+  limiter?: Limiter;
+  /** Audit sink (src/observability/audit.ts); the app adds the audit hook of its `access` grants. Default: no audit. */
+  auditLogger?: Logger;
 }
 
 /** A built application. */
@@ -56,6 +67,8 @@ export interface App {
   readonly enforcer: GatewayDeps['enforcer'];
   /** Releases upstream keep-alive sockets and provider resources (after the last request). */
   close(): void;
+  /** Probes the upstream's buildinfo through this app's client (readiness); rejects on failure. */
+  probeUpstream(timeoutMs: number): Promise<BuildInfo>;
 }
 
 /**
@@ -102,6 +115,9 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     authenticate = authenticator.middleware;
   }
   const hooks: RequestFinishedHook[] = [accessLogHook(logger), ...(deps.hooks ?? [])];
+  if (deps.auditLogger !== undefined) hooks.push(auditHook(deps.auditLogger, config.access));
+  const ownLimiter = deps.limiter === undefined ? createLimiter(config, { logger }) : undefined;
+  const limiter = deps.limiter ?? (ownLimiter as Limiter);
 
   const app = express();
   app.disable('x-powered-by');
@@ -111,8 +127,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   app.set('query parser', false);
 
   app.use(requestState((s, res) => onRequestFinished(res, s, res.req.method, hooks)));
-  app.use(healthProbes());
+  if (config.server.cors_allowed_origins.length > 0) app.use(corsMiddleware(config.server.cors_allowed_origins, config.enforce.select_header));
+  app.use(healthProbes(deps.readiness));
   app.use(authenticate);
+  app.use(subjectLimits(limiter));
   app.use(createGatewayHandler({
     enforcer,
     grants: config.access,
@@ -125,7 +143,11 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       rejectForeignTenant: config.enforce.reject_foreign_tenant,
       maxQueryBytes: config.promql.max_query_bytes,
       maxMatchParams: config.limits.max_match_params,
+      maxPoints: config.limits.max_points,
+      maxRangeMs: config.limits.max_range_ms,
+      maxTenants: config.limits.max_tenants,
     },
+    beforeForward: (s) => (s.policy === undefined ? Promise.resolve() : limiter.admitTenants(s.policy.tenants)),
     maxBodyBytes: config.limits.max_body_bytes,
     maxFilteredBytes: config.limits.max_filtered_response_bytes,
     selectHeader: config.enforce.select_header.toLowerCase(),
@@ -146,6 +168,24 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       prometheus.close();
       alertmanager?.close();
       authenticator?.close();
+      void ownLimiter?.close();
     },
+    probeUpstream: (timeoutMs) => fetchBuildInfo(prometheus, 'promfence-ready-probe', timeoutMs),
   };
+}
+
+/**
+ * CORS for browsers (the `cors` package): only origins of `server.cors.allowed_origins` get
+ * `Access-Control-Allow-Origin` (exact match, or any origin with `*`), with `Vary: Origin`;
+ * preflights (`OPTIONS`) are answered before authentication (browsers send no credentials
+ * there). No cookies are involved: credentials are `Authorization` headers.
+ */
+function corsMiddleware(origins: readonly string[], selectHeader: string): RequestHandler {
+  return cors({
+    origin: origins.includes('*') ? '*' : [...origins],
+    methods: ['GET', 'POST', 'HEAD', 'DELETE'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', selectHeader],
+    exposedHeaders: ['X-Request-Id', 'Retry-After'],
+    maxAge: 600,
+  });
 }

@@ -20,7 +20,7 @@ import { sendError } from './http/error-handler.ts';
 import { ERROR_TABLE, HttpError, errorBody, type ErrorCode } from './http/errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 
-/** How long a graceful shutdown waits for in-flight requests before cutting them, in ms. */
+/** How long a graceful shutdown waits for in-flight requests before cutting them, in ms, when `server.shutdown_timeout` is not set. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 /** A running gateway. */
@@ -39,8 +39,10 @@ export interface RunningServer {
    * @throws whatever {@link createApp} throws; the old application then keeps serving
    */
   reload(config: Config): void;
-  /** Stops accepting, waits up to {@link SHUTDOWN_GRACE_MS} for in-flight requests, then closes the rest. */
+  /** Stops accepting, waits up to `server.shutdown_timeout` for in-flight requests, then closes the rest. */
   close(): Promise<void>;
+  /** Requests being served right now, over every application generation. */
+  readonly inflight: number;
 }
 
 const REASONS: Partial<Record<ErrorCode, string>> = {
@@ -129,6 +131,7 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   const addr = splitHostPort(config.server.listen);
   if (addr === undefined) throw new RangeError(`invalid server.listen ${JSON.stringify(config.server.listen)}: expected host:port`);
   let current: Generation = { app: createApp(config, { ...deps, logger }), inflight: 0, retired: false };
+  let inflight = 0;
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
@@ -137,18 +140,30 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     }
     const g = current;
     g.inflight++;
+    inflight++;
     let counted = true;
     const done = () => {
       if (!counted) return;
       counted = false;
       g.inflight--;
+      inflight--;
       retireIfIdle(g);
     };
     res.once('finish', done);
     res.once('close', done);
     g.app.handler(req, res);
   };
-  const server = http.createServer({ maxHeaderSize: config.server.max_header_bytes, requireHostHeader: false }, pipelined(serve));
+  const server = http.createServer({
+    maxHeaderSize: config.server.max_header_bytes,
+    requireHostHeader: false,
+    // Slow clients (README, server timeouts): the head, the whole request, idle keep-alive.
+    headersTimeout: config.server.headers_timeout_ms,
+    requestTimeout: config.server.request_timeout_ms,
+    keepAliveTimeout: config.server.idle_timeout_ms,
+    // Node checks the two request timeouts on this interval (default 30 s); 1 s keeps them close to what is configured.
+    connectionsCheckingInterval: Math.min(1000, config.server.headers_timeout_ms),
+  }, pipelined(serve));
+  server.keepAliveTimeout = config.server.idle_timeout_ms;
   server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
   });
@@ -191,6 +206,9 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     get app() {
       return current.app;
     },
+    get inflight() {
+      return inflight;
+    },
     reload(next: Config) {
       const fresh: Generation = { app: createApp(next, { ...deps, logger }), inflight: 0, retired: false };
       const old = current;
@@ -200,10 +218,15 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        const force = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms ?? SHUTDOWN_GRACE_MS);
         force.unref();
+        // A keep-alive connection whose request was still running when close() was called
+        // becomes idle after its response: close it then, instead of waiting for its idle timeout.
+        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        sweep.unref();
         server.close(() => {
           clearTimeout(force);
+          clearInterval(sweep);
           current.retired = true;
           retireIfIdle(current);
           resolve();

@@ -1,37 +1,46 @@
 /**
- * `promfence serve --config FILE`: runs the gateway until SIGINT/SIGTERM.
+ * `promfence serve --config FILE`: runs the gateway (src/runtime.ts) until SIGINT/SIGTERM;
+ * SIGHUP reloads the configuration file.
  */
 import type { Config } from '../config/types.ts';
 import { createLogger } from '../observability/logger.ts';
-import { startServer, type RunningServer } from '../server.ts';
+import type { RunningGateway } from '../runtime.ts';
 import { EXIT_ERROR, EXIT_OK, type CommandIO } from './io.ts';
 
 /**
- * The `serve` command: loads the configuration, starts the gateway, and resolves on SIGINT
- * or SIGTERM after a graceful close.
+ * The `serve` command: loads the configuration, starts the gateway, reloads on SIGHUP, and
+ * resolves on SIGINT or SIGTERM after a graceful shutdown (readiness 503, stop accepting,
+ * drain up to `server.shutdown_timeout`). A second SIGINT/SIGTERM during the drain cuts the
+ * remaining connections at once.
  *
  * @param opts `config`: path of the YAML configuration file
  * @param io where configuration and startup errors are printed (stderr)
  * @returns 0 after a signal-triggered shutdown, 1 when the configuration cannot be loaded
- *   or the server cannot listen
+ *   or a listener cannot listen
  */
 export async function serveCommand(opts: { config: string }, io: CommandIO): Promise<number> {
   let config: Config;
+  const { loadConfig } = await import('../config/load.ts');
   try {
-    const { loadConfig } = await import('../config/load.ts');
     config = await loadConfig(opts.config);
   } catch (err) {
     io.stderr.write(`promfence: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
   }
   const logger = createLogger(config.log.level);
-  let running: RunningServer;
+  const { runGateway } = await import('../runtime.ts');
+  let gateway: RunningGateway;
   try {
-    running = await startServer(config, { logger });
+    gateway = await runGateway(config, { logger, configPath: opts.config, load: () => loadConfig(opts.config) });
   } catch (err) {
-    io.stderr.write(`promfence: cannot listen on ${config.server.listen}: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr.write(`promfence: cannot listen on ${config.server.listen}${config.server.internal_listen === undefined ? '' : ` or ${config.server.internal_listen}`}: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
   }
+  const onHup = () => {
+    logger.info('SIGHUP received: reloading the configuration');
+    void gateway.reload('SIGHUP');
+  };
+  process.on('SIGHUP', onHup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     const on = (s: NodeJS.Signals) => {
       process.off('SIGINT', on);
@@ -41,8 +50,17 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
-  logger.info('shutting down', { signal });
-  await running.close();
+  logger.info('shutting down', { signal, drain_timeout_ms: gateway.config.server.shutdown_timeout_ms, inflight: gateway.server.inflight });
+  const force = (s: NodeJS.Signals) => {
+    logger.warn('second signal: closing the remaining connections now', { signal: s });
+    gateway.server.server.closeAllConnections();
+  };
+  process.on('SIGINT', force);
+  process.on('SIGTERM', force);
+  await gateway.shutdown();
+  process.off('SIGHUP', onHup);
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
   logger.info('stopped');
   return EXIT_OK;
 }

@@ -9,10 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { AuthProviderConfig, BasicUserEntry, BearerTokenEntry, Config, UpstreamConfig } from './types.ts';
 import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from '../enforce/engine.ts';
 import { readSecretFile } from './secrets.ts';
+import { corsOriginProblem, keyPrefixProblem, redisUrlProblem } from './ops-values.ts';
 import {
   bcryptHashProblem, groupProblem, headerNameProblem, labelNameProblem, listenProblem, paramNameProblem,
   parseDurationMs, parseUpstreamUrl, realmProblem, sha256HexProblem, subjectProblem, tokenProblem,
@@ -42,6 +44,14 @@ export const DEFAULTS = Object.freeze({
   log_level: 'info' as const,
   remote_read_max_queries: 64,
   remote_read_max_decompressed_bytes: 4 * 1024 * 1024,
+  shutdown_timeout_ms: 30_000,
+  headers_timeout_ms: 10_000,
+  request_timeout_ms: 30_000,
+  idle_timeout_ms: 65_000,
+  ready_probe_interval_ms: 10_000,
+  max_points: 11_000,
+  redis_key_prefix: 'promfence',
+  redis_timeout_ms: 250,
 });
 
 /** What the schema needs from outside: where `_file` paths are resolved. */
@@ -237,10 +247,31 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     listen: checked(listenProblem).default(DEFAULTS.listen),
     internal_listen: checked(listenProblem).optional(),
     max_header_bytes: positiveInt(1024).default(DEFAULTS.max_header_bytes),
-  }).prefault({}).transform((s): Config['server'] => ({
+    watch_config: z.boolean().default(false),
+    shutdown_timeout: duration({ allowZero: true }).default(DEFAULTS.shutdown_timeout_ms),
+    headers_timeout: duration({ allowZero: false }).default(DEFAULTS.headers_timeout_ms),
+    request_timeout: duration({ allowZero: false }).default(DEFAULTS.request_timeout_ms),
+    idle_timeout: duration({ allowZero: false }).default(DEFAULTS.idle_timeout_ms),
+    ready_probe_interval: duration({ allowZero: false }).default(DEFAULTS.ready_probe_interval_ms),
+    cors: strict({ allowed_origins: z.array(checked(corsOriginProblem)).default([]) }).prefault({}),
+  }).prefault({}).superRefine((s, ctx) => {
+    if (s.headers_timeout > s.request_timeout) {
+      ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: ': must not be longer than server.request_timeout (the head is part of the request)' });
+    }
+    if (s.internal_listen !== undefined && s.internal_listen === s.listen && !s.listen.endsWith(':0')) {
+      ctx.addIssue({ code: 'custom', path: ['internal_listen'], message: ': must differ from server.listen (metrics and reload are never served on the public listener)' });
+    }
+  }).transform((s): Config['server'] => ({
     listen: s.listen,
     internal_listen: s.internal_listen,
     max_header_bytes: s.max_header_bytes,
+    watch_config: s.watch_config,
+    shutdown_timeout_ms: s.shutdown_timeout,
+    headers_timeout_ms: s.headers_timeout,
+    request_timeout_ms: s.request_timeout,
+    idle_timeout_ms: s.idle_timeout,
+    ready_probe_interval_ms: s.ready_probe_interval,
+    cors_allowed_origins: [...new Set(s.cors.allowed_origins)],
   }));
 
   const upstreamShape = {
@@ -301,11 +332,41 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     cache_max_bytes: positiveInt(1024).default(DEFAULTS.cache_max_bytes),
   }).prefault({});
 
+  const bucket = strict({
+    requests_per_second: z.number({ error: ': must be a number' }).positive({ error: ': must be greater than 0' }),
+    burst: positiveInt(1).optional(),
+  }).transform((b) => ({ requests_per_second: b.requests_per_second, burst: b.burst ?? Math.max(1, Math.ceil(b.requests_per_second)) }));
+
+  const redis = strict({
+    url: z.string().superRefine((v, ctx) => {
+      const p = redisUrlProblem(v);
+      if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
+    }),
+    on_error: z.enum(['allow', 'deny']).default('allow'),
+    key_prefix: checked(keyPrefixProblem).default(DEFAULTS.redis_key_prefix),
+    timeout: duration({ allowZero: false }).default(DEFAULTS.redis_timeout_ms),
+  }).transform(({ timeout, ...r }) => ({ ...r, timeout_ms: timeout }));
+
   const limits = strict({
     max_body_bytes: positiveInt(1).default(DEFAULTS.max_body_bytes),
     max_match_params: positiveInt(1).default(DEFAULTS.max_match_params),
     max_filtered_response_bytes: positiveInt(1024).default(DEFAULTS.max_filtered_response_bytes),
-  }).prefault({});
+    max_points: positiveInt(1).default(DEFAULTS.max_points),
+    max_range: duration({ allowZero: true }).default(0),
+    max_tenants: positiveInt(0).default(0),
+    rate: bucket.optional(),
+    tenant_rate: bucket.optional(),
+    max_inflight_per_subject: positiveInt(0).default(0),
+    store: z.enum(['memory', 'redis']).default('memory'),
+    redis: redis.optional(),
+  }).prefault({}).superRefine((l, ctx) => {
+    if (l.store === 'redis' && l.redis === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redis'], message: ' is required when limits.store is "redis"; add limits.redis.url (redis://host:6379)' });
+    }
+    if (l.store === 'memory' && l.redis !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['store'], message: ': is "memory" but limits.redis is set; write store: "redis" to share limits through Redis, or remove limits.redis' });
+    }
+  }).transform(({ max_range, ...l }): Config['limits'] => ({ ...l, max_range_ms: max_range, rate: l.rate, tenant_rate: l.tenant_rate, redis: l.redis }));
 
   const auth = strict({
     bearer_tokens: z.array(bearerEntry).default([]),
@@ -345,7 +406,13 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
 
   const log = strict({
     level: z.enum(['error', 'warn', 'info', 'debug']).default(DEFAULTS.log_level),
-  }).prefault({});
+    audit: z.boolean().default(true),
+    audit_file: z.string().min(1, { error: ' is empty; give a file path or remove the key' }).optional(),
+  }).prefault({}).transform((l): Config['log'] => ({
+    level: l.level,
+    audit: l.audit,
+    audit_file: l.audit_file === undefined ? undefined : isAbsolute(l.audit_file) ? l.audit_file : resolvePath(sc.baseDir, l.audit_file),
+  }));
 
   return strict({ server, upstream, enforce, promql, limits, auth, access, log, alertmanager, remote_read: remoteRead }).transform(({ upstream: upstreams, alertmanager: am, ...rest }): Config => ({
     ...rest,

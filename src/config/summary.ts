@@ -3,6 +3,7 @@
  * Never includes a secret: tokens, hashes and the upstream credential are only counted.
  */
 import { providerConfig, type Config } from './types.ts';
+import { redisEndpoint } from './ops-values.ts';
 import { formatDurationMs } from './values.ts';
 import { formatPath } from './schema.ts';
 import { AccessError } from '../access/errors.ts';
@@ -104,6 +105,7 @@ export function summarizeConfig(config: Config): string[] {
   lines.push(`enforce: label "${enforce.label}", mode ${enforce.mode}${headerPart}; narrowing via ?${enforce.select_param}= or ${enforce.select_header}; foreign tenant matchers ${enforce.reject_foreign_tenant ? 'rejected (403)' : 'allowed (empty result)'}`);
   lines.push(`promql: syntax ${promql.syntax}, max query ${promql.max_query_bytes} bytes, cache ${promql.cache_size === 0 ? 'disabled' : `${promql.cache_size} entries, ${promql.cache_max_bytes} bytes`}`);
   const n = (k: number, one: string, many: string): string => `${k} ${k === 1 ? one : many}`;
+  lines.push(`limits: ${describeLimits(config)}`);
   const basicCache = basic === undefined ? '' : `, basic cache ${basic.cache_ttl_ms === 0 ? 'disabled' : formatDurationMs(basic.cache_ttl_ms)}`;
   lines.push(`auth: ${n(bearer?.tokens.length ?? 0, 'bearer token', 'bearer tokens')}, ${n(basic?.users.length ?? 0, 'basic user', 'basic users')} (order ${auth.providers.map((p) => p.kind).join(', ')}; realm "${auth.realm}"${basicCache})`);
   lines.push('subjects:');
@@ -130,4 +132,20 @@ export function summarizeConfig(config: Config): string[] {
     for (const w of warnings) lines.push(`  - ${w}`);
   }
   return lines;
+}
+
+/** One line of `limits`: range and tenant caps, rate and in-flight limits, and where they are kept (never the Redis URL's credentials). */
+function describeLimits(config: Config): string {
+  const l = config.limits;
+  const bucket = (r: { requests_per_second: number; burst: number } | undefined, what: string) => (r === undefined ? `no ${what} rate limit` : `${what} rate ${r.requests_per_second}/s burst ${r.burst}`);
+  const parts = [
+    `max ${l.max_points} points per series`,
+    l.max_range_ms > 0 ? `max range ${formatDurationMs(l.max_range_ms)}` : 'no range limit',
+    l.max_tenants > 0 ? `max ${l.max_tenants} tenants per request` : 'no tenant count limit',
+    bucket(l.rate, 'subject'),
+    bucket(l.tenant_rate, 'tenant'),
+    l.max_inflight_per_subject > 0 ? `max ${l.max_inflight_per_subject} in flight per subject` : 'no in-flight limit',
+  ];
+  const store = l.store === 'redis' && l.redis !== undefined ? `redis ${redisEndpoint(l.redis.url)} (on error: ${l.redis.on_error})` : 'memory';
+  return `${parts.join(', ')}; store ${store}`;
 }

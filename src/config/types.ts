@@ -10,6 +10,20 @@ export interface Config {
     internal_listen: string | undefined;
     /** Maximum request header bytes (Node's limit, raised). Default 1048576 (1 MiB, like Go). */
     max_header_bytes: number;
+    /** Reload when the configuration file changes (polled every second). Default false. */
+    watch_config: boolean;
+    /** Graceful shutdown: how long in-flight requests may drain, ms. Default 30000 ("30s"). */
+    shutdown_timeout_ms: number;
+    /** A client must send its whole request head within this, ms (Node `headersTimeout`). Default 10000. */
+    headers_timeout_ms: number;
+    /** A client must send its whole request (head and body) within this, ms (Node `requestTimeout`). Default 30000. */
+    request_timeout_ms: number;
+    /** An idle keep-alive connection is closed after this, ms (Node `keepAliveTimeout`). Default 65000. */
+    idle_timeout_ms: number;
+    /** Interval of the readiness probe of the upstream's buildinfo, ms. Default 10000. */
+    ready_probe_interval_ms: number;
+    /** CORS: origins allowed to call promfence from a browser (exact `scheme://host[:port]`, or `*`). Default none (no CORS headers). */
+    cors_allowed_origins: string[];
   };
   /**
    * Named upstreams. YAML `upstream:` is `prometheus` (the Prometheus-compatible query API);
@@ -67,6 +81,26 @@ export interface Config {
      * after decompression; larger → 502. Default 16777216 (16 MiB).
      */
     max_filtered_response_bytes: number;
+    /**
+     * Most points per series a range query may ask for: `(end - start) / step + 1` (the rule
+     * and default of Prometheus's `query_range`, web/api/v1). More → 400 `too_many_points`.
+     * Default 11000.
+     */
+    max_points: number;
+    /** Longest `end - start` of a range query, ms; 0 = no limit (default). More → 400 `range_too_long`. */
+    max_range_ms: number;
+    /** Most tenants one request may read at once (after narrowing; `*` is not counted); 0 = no limit (default). More → 400 `too_many_tenants`. */
+    max_tenants: number;
+    /** Token bucket per subject; undefined = no rate limit (default). */
+    rate: RateLimitConfig | undefined;
+    /** Token bucket per tenant read (every tenant of the request takes a token); undefined = none (default). */
+    tenant_rate: RateLimitConfig | undefined;
+    /** Most requests one subject may have in flight at once; 0 = no limit (default). */
+    max_inflight_per_subject: number;
+    /** Where buckets and in-flight counts live: `memory` (per process, default) or `redis` (shared by replicas). */
+    store: 'memory' | 'redis';
+    /** The Redis store (required when `store` is `redis`). */
+    redis: RedisLimitsConfig | undefined;
   };
   auth: {
     /** Realm in WWW-Authenticate. Default "promfence". */
@@ -86,6 +120,10 @@ export interface Config {
   log: {
     /** winston level. Default "info". */
     level: 'error' | 'warn' | 'info' | 'debug';
+    /** Write one audit line per request. Default true. */
+    audit: boolean;
+    /** Audit lines go to this file (absolute path; relative ones are resolved against the config file) instead of stdout. Default unset (stdout). */
+    audit_file: string | undefined;
   };
 }
 
@@ -99,6 +137,26 @@ export type EndpointAccess = 'deny' | 'unrestricted' | 'allow';
 export interface AlertmanagerEndpoints {
   status: EndpointAccess;
   receivers: EndpointAccess;
+}
+
+/** A token bucket: `burst` tokens at most, refilled at `requests_per_second`. */
+export interface RateLimitConfig {
+  /** Refill rate, tokens per second (fractions allowed: 0.5 = one request every 2 s). */
+  requests_per_second: number;
+  /** Bucket capacity (requests that may arrive at once). Default: max(1, ceil(requests_per_second)). */
+  burst: number;
+}
+
+/** `limits.redis`. */
+export interface RedisLimitsConfig {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (a secret: never logged). */
+  url: string;
+  /** When Redis cannot answer: `allow` the request (default) or `deny` it (503 `limiter_unavailable`). Logged and counted either way. */
+  on_error: 'allow' | 'deny';
+  /** Prefix of every key promfence writes. Default "promfence". */
+  key_prefix: string;
+  /** How long one limiter call may wait for Redis, ms. Default 250. */
+  timeout_ms: number;
 }
 
 /** One Prometheus-compatible (or Alertmanager) upstream. */

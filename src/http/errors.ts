@@ -34,6 +34,18 @@ export const ERROR_TABLE = {
   internal_error: { status: 500, errorType: 'internal' },
   upstream_unavailable: { status: 502, errorType: 'unavailable' },
   upstream_timeout: { status: 504, errorType: 'timeout' },
+  /** A range query asks for more than `limits.max_points` points per series (Prometheus's 11,000 rule). */
+  too_many_points: { status: 400, errorType: 'bad_data' },
+  /** A range query spans more than `limits.max_range`. */
+  range_too_long: { status: 400, errorType: 'bad_data' },
+  /** A request reads more than `limits.max_tenants` tenants at once. */
+  too_many_tenants: { status: 400, errorType: 'bad_data' },
+  /** `limits.store: redis` could not answer and `limits.redis.on_error` is `deny`. */
+  limiter_unavailable: { status: 503, errorType: 'unavailable' },
+  /** `/-/ready`: no configuration loaded, the upstream's buildinfo probe failed or is stale, or shutting down. */
+  not_ready: { status: 503, errorType: 'unavailable' },
+  /** `POST /-/reload` (internal listener): the new configuration was refused; the old one keeps running. */
+  reload_failed: { status: 500, errorType: 'internal' },
 } as const satisfies Record<string, { status: number; errorType: string }>;
 
 /** A stable promfence error code (the `code` field of the error envelope). */

@@ -41,6 +41,8 @@ export interface RequestState {
   route?: string;
   /** The access policy the request ran with (after narrowing). */
   policy?: AccessPolicy;
+  /** The caller's own PromQL (`query`) and `match[]` selectors as sent, before enforcement, for the audit log. */
+  original?: { readonly query?: string; readonly match?: readonly string[] };
   /** The enforced PromQL sent upstream (`query`) and the enforced `match[]` selectors, for the audit log. */
   enforced?: { readonly query?: string; readonly match?: readonly string[] };
   /** Error code when the request ended in a promfence error (the envelope's `code`). */

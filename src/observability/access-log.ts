@@ -11,7 +11,7 @@ import type { Logger } from './logger.ts';
  * The access-log hook.
  *
  * Fields: `subject` (absent before authentication), `tenants` (`*` or `a,b`; absent when not
- * resolved), `route` (route table name; absent for probes and unknown paths), `status`
+ * resolved), `route` (route table name, `healthy`/`ready` for probes; absent for unknown paths), `status`
  * (499 when the client went away before a response was sent, with `aborted: true`),
  * `duration_ms` (float, ms, 3 decimals), `code` (promfence error code, when one was sent).
  *

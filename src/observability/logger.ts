@@ -3,6 +3,9 @@
  * with winston (JSON lines). Nothing outside this file depends on winston, so tests can pass
  * any object with these four methods.
  */
+import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import winston from 'winston';
 
 /** Log levels promfence uses (winston's npm levels, subset), most severe first. */
@@ -67,17 +70,59 @@ export function createLogger(level: LogLevel = 'info', options: LoggerOptions = 
     transports: [transport],
   });
   const silent = options.silent ?? false;
-  return {
+  const logger: Logger = {
     error: (m, f) => void w.error(m, f),
     warn: (m, f) => void w.warn(m, f),
     info: (m, f) => void w.info(m, f),
     debug: (m, f) => void w.debug(m, f),
     isEnabled: (l) => !silent && w.isLevelEnabled(l),
   };
+  return withTestTap(logger);
 }
 
 /** A logger that writes nothing (tests, and callers that do not care). */
 export function silentLogger(): Logger {
   const nop = (): void => {};
-  return { error: nop, warn: nop, info: nop, debug: nop, isEnabled: () => false };
+  return withTestTap({ error: nop, warn: nop, info: nop, debug: nop, isEnabled: () => false });
+}
+
+/**
+ * Test suite only: when `PROMFENCE_TEST_LOG_TAP` names a directory (scripts/run-tests.mjs
+ * sets it), every logger — silent ones included — also writes every line at `debug`, in the
+ * same JSON format, to `<dir>/<pid>.log` (synchronous writes, so nothing is lost at exit).
+ * The test runner then searches every line of the whole suite for the test credentials
+ * (README, "Logs": never a secret at any level). Unset in production: no effect.
+ */
+let tap: winston.Logger | undefined | null = null;
+
+function testTap(): winston.Logger | undefined {
+  if (tap !== null) return tap;
+  const dir = process.env['PROMFENCE_TEST_LOG_TAP'];
+  if (dir === undefined || dir === '') return (tap = undefined);
+  mkdirSync(dir, { recursive: true });
+  const fd = openSync(join(dir, `${process.pid}.log`), 'a');
+  const sink = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      writeSync(fd, typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
+      cb();
+    },
+  });
+  tap = winston.createLogger({
+    level: 'debug',
+    format: winston.format.combine(winston.format.timestamp({ alias: 'time' }), renameMessage(), winston.format.json()),
+    transports: [new winston.transports.Stream({ stream: sink })],
+  });
+  return tap;
+}
+
+function withTestTap(logger: Logger): Logger {
+  const t = testTap();
+  if (t === undefined) return logger;
+  return {
+    error: (m, f) => { t.error(m, f); logger.error(m, f); },
+    warn: (m, f) => { t.warn(m, f); logger.warn(m, f); },
+    info: (m, f) => { t.info(m, f); logger.info(m, f); },
+    debug: (m, f) => { t.debug(m, f); logger.debug(m, f); },
+    isEnabled: () => true,
+  };
 }

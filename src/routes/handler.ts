@@ -37,6 +37,8 @@ export interface GatewayDeps {
   readonly logger: Logger;
   /** The routes served (default: src/routes/table.ts `ROUTES`); the app adds Alertmanager and remote read. */
   readonly routes?: RouteTable;
+  /** Runs after planning, before the upstream request (per-tenant rate limits); rejects with an HttpError to refuse. */
+  readonly beforeForward?: (s: RequestState) => Promise<void>;
 }
 
 /** Encodings the relay decodes when it filters an answer (src/upstream/relay.ts). */
@@ -114,6 +116,8 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
       let params;
       if (match.route.body === undefined) params = await readParams(req, rules);
       else ({ params, body } = await readRawRequest(req, rules, match.route.body));
+      if (match.route.promql === 'query') s.original = { query: params.first('query') };
+      else if (match.route.promql !== 'none') s.original = { match: params.all('match[]') };
       const syntax = match.route.promql === 'none' ? 'prometheus2' : await deps.syntax();
       const header = req.headers[deps.selectHeader];
       const planned = planRequest({
@@ -126,6 +130,7 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
       if (planned.policy.tenants.kind === 'all') {
         deps.logger.info('unrestricted request', { request_id: s.id, subject: principal.subject, route: s.route, tenants: '*' });
       }
+      if (deps.beforeForward !== undefined) await deps.beforeForward(s);
       await forward(planned.forward, planned.policy, s, req, res, deps);
     } catch (err) {
       return next(toHttpError(err));

@@ -16,6 +16,7 @@ import { HttpError } from '../http/errors.ts';
 import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
 import { tenantHeaderValue } from '../upstream/headers.ts';
+import { checkRange, checkTenantCount } from './limits.ts';
 import type { ForwardPlan, Method, RouteMatch } from './types.ts';
 
 /** Parameters never forwarded: tenancy controls of other proxies and credentials (threat-model.md invariant 5). */
@@ -39,6 +40,12 @@ export interface PlanOptions {
   readonly maxQueryBytes: number;
   /** `limits.max_match_params`. */
   readonly maxMatchParams: number;
+  /** `limits.max_points` (range queries). Default: no check. */
+  readonly maxPoints?: number;
+  /** `limits.max_range`, ms; 0 or absent = no limit. */
+  readonly maxRangeMs?: number;
+  /** `limits.max_tenants`; 0 or absent = no limit. */
+  readonly maxTenants?: number;
 }
 
 /** The collaborators of {@link planRequest}. */
@@ -108,6 +115,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   const prepareOpts = { syntax: req.syntax, maxQueryBytes: o.maxQueryBytes };
 
   // 1. Parameters and validation (400), before any policy is looked at.
+  if (route.singular.includes('step') && o.maxPoints !== undefined) checkRange(req.params, { maxPoints: o.maxPoints, maxRangeMs: o.maxRangeMs ?? 0 });
   let query: Prepared | undefined;
   let selectors: Prepared[] = [];
   if (route.promql === 'query') {
@@ -134,6 +142,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   } catch (err) {
     throw toHttpError(err);
   }
+  checkTenantCount(policy.tenants, o.maxTenants ?? 0, o.selectParam, o.selectHeader);
 
   // 3. Enforcement: label modes rewrite with the policy; header mode only prints canonically.
   const enginePolicy = o.mode === 'header' ? unrestrictedPolicy(o.label) : policy;

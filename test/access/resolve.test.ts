@@ -91,7 +91,10 @@ describe('narrowTenants', () => {
   it('property: narrowing a list grant gives exactly the requested subset, and refuses anything else', () => {
     const id = fc.constantFrom('a', 'b', 'c', 'd', 'e', '*', 'a|b', '.*', '');
     let narrowed = 0;
-    fc.assert(fc.property(fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1 }), fc.array(id), (grant, req) => {
+    // Half the requests are drawn from the grant itself, so successful narrowings are common.
+    const grantAndRequest = fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1 })
+      .chain((grant) => fc.tuple(fc.constant(grant), fc.oneof(fc.subarray(grant), fc.array(id))));
+    fc.assert(fc.property(grantAndRequest, ([grant, req]) => {
       const granted = tenantList(grant);
       const invalid = req.some((t) => tenantIdProblem(t) !== undefined);
       const foreign = req.some((t) => !(grant as string[]).includes(t));
@@ -108,7 +111,7 @@ describe('narrowTenants', () => {
       assert.deepEqual(out, req.length === 0 ? granted : tenantList(req));
       if (req.length > 0) narrowed++;
     }), { numRuns: 500 });
-    assert.ok(narrowed > 20, `only ${narrowed} successful narrowings sampled`);
+    assert.ok(narrowed > 100, `only ${narrowed} successful narrowings sampled`);
   });
 });
 

@@ -57,18 +57,24 @@ function withAuth(auth: string, access = '{subjects: {alice: [team-fruit]}}'): s
 describe('config defaults', () => {
   it('fills every documented default from a minimal file', () => {
     const c = parse(MIN);
-    assert.deepEqual(c.server, { listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576 });
+    assert.deepEqual(c.server, {
+      listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576, watch_config: false, shutdown_timeout_ms: 30000,
+      headers_timeout_ms: 10000, request_timeout_ms: 30000, idle_timeout_ms: 65000, ready_probe_interval_ms: 10000, cors_allowed_origins: [],
+    });
     assert.deepEqual(c.upstreams, { prometheus: { url: 'http://127.0.0.1:9090', timeout_ms: 120000, bearer_token: undefined } });
     assert.deepEqual(c.enforce, {
       label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant',
       select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true,
     });
     assert.deepEqual(c.promql, { syntax: 'auto', max_query_bytes: 32768, cache_size: 10000, cache_max_bytes: 33554432 });
-    assert.deepEqual(c.limits, { max_body_bytes: 1048576, max_match_params: 1000, max_filtered_response_bytes: 16777216 });
+    assert.deepEqual(c.limits, {
+      max_body_bytes: 1048576, max_match_params: 1000, max_filtered_response_bytes: 16777216, max_points: 11000, max_range_ms: 0, max_tenants: 0,
+      rate: undefined, tenant_rate: undefined, max_inflight_per_subject: 0, store: 'memory', redis: undefined,
+    });
     assert.equal(c.auth.realm, 'promfence');
     assert.deepEqual(c.auth.providers.map((p) => p.kind), ['bearer_tokens'], 'no basic provider without basic users');
     assert.deepEqual(usersOf(c), []);
-    assert.deepEqual(c.log, { level: 'info' });
+    assert.deepEqual(c.log, { level: 'info', audit: true, audit_file: undefined });
   });
 
   it('hashes a clear token and does not keep it', () => {
@@ -99,7 +105,10 @@ auth:
 access: {subjects: {alice: [team-fruit, team-fruit]}, groups: {b: ["*"]}}
 log: {level: debug}
 `);
-    assert.deepEqual(c.server, { listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536 });
+    assert.deepEqual({ ...c.server, cors_allowed_origins: undefined }, {
+      listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536, watch_config: false, shutdown_timeout_ms: 30000,
+      headers_timeout_ms: 10000, request_timeout_ms: 30000, idle_timeout_ms: 65000, ready_probe_interval_ms: 10000, cors_allowed_origins: undefined,
+    });
     assert.deepEqual(c.upstreams.prometheus, { url: 'https://mimir:8080/prometheus', timeout_ms: 90000, bearer_token: 'up-secret' });
     assert.equal(c.enforce.mode, 'label+header');
     assert.equal(c.enforce.reject_foreign_tenant, false);
