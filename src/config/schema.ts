@@ -18,6 +18,9 @@ import {
   parseDurationMs, parseUpstreamUrl, realmProblem, sha256HexProblem, subjectProblem, tokenProblem,
 } from './values.ts';
 import { tenantIdProblem } from '../access/tenant-id.ts';
+import {
+  authOrderSchema, finishAuth, finishIssuers, IDENTITY_DEFAULTS, jwtIssuerSchema, mtlsSchema, serverTlsSchema, trustedHeaderSchema, type AuthDraft,
+} from './identity-schema.ts';
 
 /** Default values (units: ms for durations, bytes for sizes), as documented in ./types.ts. */
 export const DEFAULTS = Object.freeze({
@@ -48,11 +51,11 @@ export interface SchemaContext {
   baseDir: string;
 }
 
-type Ctx = z.RefinementCtx;
-type Problem = (v: string) => string | undefined;
+export type Ctx = z.RefinementCtx;
+export type Problem = (v: string) => string | undefined;
 
 /** A string checked by a `…Problem` function. */
-function checked(problem: Problem) {
+export function checked(problem: Problem) {
   return z.string().superRefine((v, ctx) => {
     const p = problem(v);
     if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
@@ -84,18 +87,18 @@ function unknownKeysMessage(keys: readonly string[], known: readonly string[]): 
 }
 
 /** A strict object: unknown keys are an error naming them (typos in security config must not pass). */
-function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+export function strict<T extends z.core.$ZodLooseShape>(shape: T) {
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? unknownKeysMessage((iss as { keys: string[] }).keys, known) : undefined),
   });
 }
 
-const positiveInt = (min: number) =>
+export const positiveInt = (min: number) =>
   z.number().int({ error: ': must be a whole number' }).min(min, { error: `: must be at least ${min}` });
 
 /** A duration (Prometheus string or seconds), output in ms. */
-function duration(opts: { allowZero: boolean }) {
+export function duration(opts: { allowZero: boolean }) {
   return z.union([z.string(), z.number()], { error: ': must be a duration like "2m" or a number of seconds' }).transform((v, ctx) => {
     const ms = parseDurationMs(v);
     if (ms === undefined) {
@@ -142,7 +145,7 @@ function grantMap(problem: Problem) {
 }
 
 /** Reads `<key>_file` or checks `<key>`, reporting at the right path; undefined = an issue was added. */
-function resolveSecret(
+export function resolveSecret(
   ctx: Ctx, sc: SchemaContext, key: string, inline: string | undefined, file: string | undefined, problem: Problem,
 ): string | undefined {
   if (file !== undefined) {
@@ -169,7 +172,7 @@ function resolveSecret(
   return undefined;
 }
 
-function exactlyOne(ctx: Ctx, entry: Record<string, unknown>, keys: readonly string[]): string | undefined {
+export function exactlyOne(ctx: Ctx, entry: Record<string, unknown>, keys: readonly string[]): string | undefined {
   const present = keys.filter((k) => entry[k] !== undefined);
   if (present.length === 1) return present[0];
   ctx.addIssue({
@@ -235,10 +238,12 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     listen: checked(listenProblem).default(DEFAULTS.listen),
     internal_listen: checked(listenProblem).optional(),
     max_header_bytes: positiveInt(1024).default(DEFAULTS.max_header_bytes),
+    tls: serverTlsSchema(sc).optional(),
   }).prefault({}).transform((s): Config['server'] => ({
     listen: s.listen,
     internal_listen: s.internal_listen,
     max_header_bytes: s.max_header_bytes,
+    ...(s.tls !== undefined ? { tls: s.tls } : {}),
   }));
 
   const upstream = strict({
@@ -298,7 +303,13 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     basic_users: z.array(basicEntry).default([]),
     realm: checked(realmProblem).default(DEFAULTS.realm),
     basic_cache_ttl: duration({ allowZero: true }).default(DEFAULTS.basic_cache_ttl_ms),
-  }).prefault({}).transform((a, ctx): Config['auth'] => {
+    order: authOrderSchema.optional(),
+    jwt: z.array(jwtIssuerSchema(sc)).default([]),
+    jwt_cache_size: positiveInt(0).default(IDENTITY_DEFAULTS.jwt_cache_size),
+    jwt_cache_max_bytes: positiveInt(1024).default(IDENTITY_DEFAULTS.jwt_cache_max_bytes),
+    mtls: mtlsSchema().optional(),
+    trusted_header: trustedHeaderSchema().optional(),
+  }).prefault({}).transform((a, ctx): AuthDraft => {
     const seen = (list: ReadonlyArray<{ subject: string }>, listName: string): void => {
       const first = new Map<string, number>();
       list.forEach((e, i) => {
@@ -315,13 +326,12 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
       if (j === undefined) tokens.set(e.token_sha256, i);
       else ctx.addIssue({ code: 'custom', path: ['bearer_tokens', i], message: `: has the same token as auth.bearer_tokens[${j}]; every token must be unique (one token, one subject)` });
     });
-    if (a.bearer_tokens.length === 0 && a.basic_users.length === 0) {
-      ctx.addIssue({ code: 'custom', message: ': no credentials are configured, so every request would be refused; add auth.bearer_tokens or auth.basic_users' });
-    }
     const providers: AuthProviderConfig[] = [];
     if (a.bearer_tokens.length > 0) providers.push({ kind: 'bearer_tokens', tokens: a.bearer_tokens });
     if (a.basic_users.length > 0) providers.push({ kind: 'basic', users: a.basic_users, cache_ttl_ms: a.basic_cache_ttl });
-    return { realm: a.realm, providers };
+    if (a.jwt.length > 0) providers.push({ kind: 'jwt', issuers: finishIssuers(a.jwt, ctx), cache_size: a.jwt_cache_size, cache_max_bytes: a.jwt_cache_max_bytes });
+    if (a.trusted_header !== undefined) providers.push(a.trusted_header);
+    return { realm: a.realm, providers, order: a.order, mtls: a.mtls };
   });
 
   const access = strict({
@@ -333,7 +343,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     level: z.enum(['error', 'warn', 'info', 'debug']).default(DEFAULTS.log_level),
   }).prefault({});
 
-  return strict({ server, upstream, enforce, promql, limits, auth, access, log }).transform(({ upstream: upstreams, ...rest }): Config => ({ ...rest, upstreams }));
+  return strict({ server, upstream, enforce, promql, limits, auth, access, log }).transform(({ upstream: upstreams, auth: draft, ...rest }, ctx): Config => ({ ...rest, auth: finishAuth(draft, rest.server.tls, ctx), upstreams }));
 }
 
 /** Formats a zod issue path as a config key path: `auth.bearer_tokens[2].token`, `access.subjects["system:sa"]`. */
