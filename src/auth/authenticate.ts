@@ -30,6 +30,9 @@ export interface Authenticator {
   close(): void;
 }
 
+/** The methods that read the `Authorization` header. */
+const AUTHORIZATION_METHODS: ReadonlySet<string> = new Set(['bearer_tokens', 'jwt', 'basic']);
+
 /** What a caller can send, by configured method, for the "authentication required" message. */
 const ASK: Record<string, string> = {
   mtls: 'a client certificate',
@@ -54,11 +57,15 @@ export function authRequiredMessage(methods: readonly string[]): string {
 /**
  * The 401 message and log reason when no provider accepted the request: the message of the
  * first provider (in `auth.order`) that recognised the credential and refused it, else of
- * the first that only said "not one of mine" (a weak refusal), else one derived from the
+ * the first that only said "not one of mine" (a weak refusal; one of a provider reading the
+ * `Authorization` header first when the client sent one), else one derived from the
  * `Authorization` header.
  */
 function refusal(header: AuthorizationHeader, refusals: readonly ProviderRefusal[], methods: readonly string[]): { message: string; reason?: string } {
-  const chosen = refusals.find((r) => !r.weak) ?? refusals[0];
+  // Among weak refusals, one about the Authorization header the client did send explains best.
+  const chosen = refusals.find((r) => !r.weak)
+    ?? (header.kind === 'none' ? undefined : refusals.find((r) => AUTHORIZATION_METHODS.has(r.method)))
+    ?? refusals[0];
   if (chosen !== undefined) return { message: chosen.message };
   switch (header.kind) {
     case 'none':
