@@ -135,6 +135,24 @@ auth: {jwt: [{name: idp, issuer: "${idp.url}", audience: promfence, jwks_url: "$
     assert.equal(noIss.kind === 'fail' && noIss.message, 'invalid JWT: tokens without an issuer ("iss") are not accepted here');
   });
 
+  it('discovery: a document naming another issuer is refused (OpenID Connect Discovery §4.3), so are its keys', async () => {
+    const doc = providerConfig(parseConfig(`
+upstream: {url: "http://127.0.0.1:9090"}
+auth: {jwt: [{name: idp, issuer: "${idp.url}", audience: promfence, discovery: true}]}
+`, { baseDir: '/', env: {} }).auth, 'jwt')!;
+    idp.advertisedIssuer = 'https://attacker.example';
+    const p = jwtProvider({ issuers: doc.issuers, realm: 'r', cacheSize: 10, cacheMaxBytes: 1 << 20, prefetch: false });
+    try {
+      const o = await p.authenticate(input(await idp.sign({ sub: 'alice', aud: 'promfence', exp: now() + 60 })));
+      assert.equal(o.kind === 'fail' && o.reason, 'jwks_unavailable');
+      assert.match(o.kind === 'fail' ? o.message : '', /its "issuer" is "https:\/\/attacker\.example", not "http:\/\/127\.0\.0\.1:\d+" as configured/);
+      assert.ok(!idp.fetches.slice(-1)[0]!.includes('certs'), 'the advertised jwks_uri was not fetched');
+    } finally {
+      idp.advertisedIssuer = undefined;
+      p.close?.();
+    }
+  });
+
   it('an entry larger than 1/16 of jwt_cache_max_bytes is not cached, and verification still works', async () => {
     let mono = 0;
     const p = jwtProvider({ issuers: issuerConfig().issuers, realm: 'r', cacheSize: 10, cacheMaxBytes: 1024, prefetch: false, now: () => mono });

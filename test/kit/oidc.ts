@@ -37,6 +37,8 @@ export interface TestIssuer {
   mode: IssuerMode;
   /** Paths requested, in order. */
   readonly fetches: string[];
+  /** The `issuer` the discovery document claims (default: `url`); set it to test the OIDC issuer check. */
+  advertisedIssuer: string | undefined;
   /** Creates a key (RS256 unless `alg` says otherwise); not published until you add it to `published`. */
   newKey(kid: string, alg?: string): Promise<IssuerKey>;
   /** Signs `claims` (`iss` defaults to the issuer URL; pass `iss: undefined` to leave it out) with `key` (default `published[0]`). */
@@ -85,9 +87,10 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Tes
       res.end(JSON.stringify(v));
     };
     if (req.url === '/.well-known/openid-configuration') {
+      const iss = issuer.advertisedIssuer ?? url;
       return json(options.flavour === 'kubernetes'
-        ? { issuer: url, jwks_uri: `${url}/openid/v1/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] }
-        : { issuer: url, jwks_uri: `${url}/protocol/openid-connect/certs`, authorization_endpoint: `${url}/auth`, token_endpoint: `${url}/token`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256', 'ES256'] });
+        ? { issuer: iss, jwks_uri: `${url}/openid/v1/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256'] }
+        : { issuer: iss, jwks_uri: `${url}/protocol/openid-connect/certs`, authorization_endpoint: `${url}/auth`, token_endpoint: `${url}/token`, response_types_supported: ['code'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256', 'ES256'] });
     }
     if (req.url === '/openid/v1/jwks' || req.url === '/protocol/openid-connect/certs' || req.url === '/jwks') {
       return json({ keys: issuer.published.map((k) => k.publicJwk) });
@@ -121,6 +124,7 @@ export async function startIssuer(options: StartIssuerOptions = {}): Promise<Tes
     published: [await newKey('key-1', options.alg ?? 'RS256')],
     mode: 'ok',
     fetches: [],
+    advertisedIssuer: undefined,
     newKey,
     async sign(claims, key, header = {}) {
       const k = key ?? issuer.published[0];
