@@ -10,6 +10,7 @@ import request from 'supertest';
 import { SignJWT } from 'jose';
 import { createAuthenticator } from '../../src/auth/authenticate.ts';
 import { jwtProvider } from '../../src/auth/providers/jwt.ts';
+import { verifyJwt } from '../../src/auth/jwt/verify.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { providerConfig, type Config } from '../../src/config/types.ts';
 import type { HttpError } from '../../src/http/errors.ts';
@@ -95,6 +96,27 @@ describe('the upstream header allow-list never carries identity headers', () => 
       'x-auth-request-user': 'ops', 'x-grafana-user': 'admin', 'x-webauth-user': 'admin', authorization: 'Bearer x', 'user-agent': 'Grafana/11',
     });
     assert.deepEqual(out, { 'user-agent': 'Grafana/11' });
+  });
+});
+
+describe('verifyJwt', () => {
+  it('iss and aud are required whenever the issuer configures them (the provider routes by iss; this is the second line)', async () => {
+    const cfg = providerConfig(parseConfig(`
+upstream: {url: "http://127.0.0.1:9090"}
+auth: {jwt: [{issuer: "https://a.example", audience: promfence, hmac_secret: "${SECRET}"}]}
+`, { baseDir: '/', env: {} }).auth, 'jwt')!.issuers[0]!;
+    const key = new TextEncoder().encode(SECRET);
+    const check = async (claims: Record<string, unknown>) => verifyJwt(await hs({ exp: now() + 60, ...claims }), key, cfg, Date.now(), 'HS256');
+    assert.equal((await check({ iss: 'https://a.example', aud: 'promfence' })).ok, true);
+    for (const [claims, reason] of [
+      [{ iss: 'https://b.example', aud: 'promfence' }, 'wrong_issuer'],
+      [{ aud: 'promfence' }, 'wrong_issuer'],
+      [{ iss: 'https://a.example', aud: ['grafana'] }, 'wrong_audience'],
+      [{ iss: 'https://a.example' }, 'wrong_audience'],
+    ] as const) {
+      const v = await check(claims);
+      assert.equal(v.ok ? 'ok' : v.reason, reason, JSON.stringify(claims));
+    }
   });
 });
 
