@@ -153,10 +153,11 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   };
   const serverOptions = { maxHeaderSize: config.server.max_header_bytes, requireHostHeader: false };
   const tls = config.server.tls;
-  const server: http.Server = tls !== undefined
-    ? https.createServer({ ...serverOptions, ...tlsServerOptions(tls) }, pipelined(serve))
+  const tlsStart = tls !== undefined ? tlsServerOptions(tls) : undefined;
+  const server: http.Server = tlsStart !== undefined
+    ? https.createServer({ ...serverOptions, ...tlsStart.options }, pipelined(serve))
     : http.createServer(serverOptions, pipelined(serve));
-  const tlsWatcher = tls !== undefined ? watchTlsFiles(server as https.Server, tls, logger) : undefined;
+  const tlsWatcher = tls !== undefined && tlsStart !== undefined ? watchTlsFiles(server as https.Server, tls, logger, tlsStart.signature) : undefined;
   if (tls !== undefined) {
     // A failed handshake (no/unknown/expired client certificate with client_auth: require,
     // a TLS version below min_version) has no HTTP response to carry an envelope.

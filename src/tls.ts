@@ -4,7 +4,7 @@
  * (cert-manager, Kubernetes secret mounts and certbot replace the files in place or through
  * symlinks; `tls.Server.setSecureContext` applies to new connections, open ones keep theirs).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContextOptions, type Server as TlsServer, type TlsOptions } from 'node:tls';
@@ -36,15 +36,25 @@ export function secureContextOptions(cfg: ServerTlsConfig): SecureContextOptions
  * `mtls` provider then skips or refuses it with a 401 envelope, and other methods still
  * work); `require`: the handshake fails without a valid certificate.
  *
+ * @returns the options, and the files' signature taken just BEFORE they were read (pass it to
+ *   {@link watchTlsFiles}: a change after that moment is then always noticed)
  * @throws the fs error when a file cannot be read
  */
-export function tlsServerOptions(cfg: ServerTlsConfig): TlsOptions {
+export function tlsServerOptions(cfg: ServerTlsConfig): { options: TlsOptions; signature: string } {
+  const signature = signatureSync(tlsFiles(cfg));
   return {
-    ...secureContextOptions(cfg),
-    requestCert: cfg.client_auth !== 'none',
-    rejectUnauthorized: cfg.client_auth === 'require',
-    handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+    options: {
+      ...secureContextOptions(cfg),
+      requestCert: cfg.client_auth !== 'none',
+      rejectUnauthorized: cfg.client_auth === 'require',
+      handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+    },
+    signature,
   };
+}
+
+function tlsFiles(cfg: ServerTlsConfig): string[] {
+  return [cfg.cert_file, cfg.key_file, ...(cfg.client_ca_file !== undefined ? [cfg.client_ca_file] : [])];
 }
 
 /** A running file watcher. */
@@ -55,16 +65,24 @@ export interface TlsWatcher {
   close(): void;
 }
 
+type Stat = { ino: number; size: number; mtimeMs: number; ctimeMs: number };
+const describeStat = (s: Stat): string => `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+const describeError = (err: unknown): string => `error:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
+
+/** Inode, size and times of each file (following symlinks, as Kubernetes secret mounts need). */
 async function signature(files: readonly string[]): Promise<string> {
-  const parts = await Promise.all(files.map(async (f) => {
-    try {
-      const s = await stat(f);
-      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-    } catch (err) {
-      return `error:${(err as NodeJS.ErrnoException).code ?? 'unknown'}`;
-    }
-  }));
+  const parts = await Promise.all(files.map((f) => stat(f).then(describeStat, describeError)));
   return parts.join('|');
+}
+
+function signatureSync(files: readonly string[]): string {
+  return files.map((f) => {
+    try {
+      return describeStat(statSync(f));
+    } catch (err) {
+      return describeError(err);
+    }
+  }).join('|');
 }
 
 /**
@@ -76,22 +94,24 @@ async function signature(files: readonly string[]): Promise<string> {
  * @param server the HTTPS server
  * @param cfg `server.tls`
  * @param logger `tls certificate reloaded` at `info` (subject, expiry), failures at `warn`
+ * @param initial the signature of the files the server was started with ({@link tlsServerOptions})
  */
-export function watchTlsFiles(server: TlsServer, cfg: ServerTlsConfig, logger: Logger): TlsWatcher {
-  const files = [cfg.cert_file, cfg.key_file, ...(cfg.client_ca_file !== undefined ? [cfg.client_ca_file] : [])];
-  let installed: Promise<string> = signature(files);
+export function watchTlsFiles(server: TlsServer, cfg: ServerTlsConfig, logger: Logger, initial: string): TlsWatcher {
+  const files = tlsFiles(cfg);
+  let installed = initial;
   let failed: string | undefined;
   let running: Promise<boolean> | undefined;
 
   const check = (): Promise<boolean> => {
     running ??= (async () => {
+      // Taken before the files are read: a write after this moment changes the next signature.
       const current = await signature(files);
-      if (current === (await installed) || current === failed) return false;
+      if (current === installed || current === failed) return false;
       try {
         const options = secureContextOptions(cfg);
         createSecureContext(options); // throws on a mismatched or broken pair, before anything is swapped
         server.setSecureContext(options);
-        installed = Promise.resolve(current);
+        installed = current;
         failed = undefined;
         let described = {};
         try {
