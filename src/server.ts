@@ -209,6 +209,9 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
       return current.app;
     },
     reload(next: Config) {
+      if (JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls)) {
+        logger.warn('server.tls changed in the new configuration; listener settings apply after a restart (certificate files are reloaded on their own)');
+      }
       const fresh: Generation = { app: createApp(next, { ...deps, logger }), inflight: 0, retired: false };
       const old = current;
       current = fresh;

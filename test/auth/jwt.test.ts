@@ -188,6 +188,11 @@ function logOf(id: string, msg: string): Record<string, unknown> | undefined {
   return lines.find((l) => l['request_id'] === id && l['msg'] === msg);
 }
 
+/** The detail the jwt provider logged at debug for its refusal of request `id`. */
+function detailOf(id: string): string {
+  return String(lines.find((l) => l['request_id'] === id && l['msg'] === 'authentication refused by provider' && l['auth_method'] === 'jwt')?.['detail'] ?? '');
+}
+
 /** A 401 envelope with a Bearer challenge, the reason in the log, and nothing forwarded. */
 function refused(a: Answer, reason: string, message?: RegExp): void {
   assert.equal(a.status, 401, JSON.stringify(a.body));
@@ -356,11 +361,16 @@ describe('jwt: refusals (401, one envelope, nothing forwarded)', () => {
   });
 
   it('HTTPS discovery with a private CA but without ca_file', async () => {
-    refused(await call(await signed(k8sNoCa, std({ sub: 'system:serviceaccount:monitoring:fruit-reader' }))), 'jwks_unavailable', /cannot be fetched/);
+    const a = await call(await signed(k8sNoCa, std({ sub: 'system:serviceaccount:monitoring:fruit-reader' })));
+    refused(a, 'jwks_unavailable', /^invalid JWT: the keys of issuer "kubernetes-without-ca" cannot be fetched right now; try again later$/);
+    assert.match(detailOf(a.id), /self-signed certificate|unable to verify|certificate/i);
   });
 
   it('a JWKS endpoint that is down: 401 jwks_unavailable, not 500', async () => {
-    refused(await call(await signed(down, std({ sub: 'alice' }))), 'jwks_unavailable', /answered 500/);
+    const a = await call(await signed(down, std({ sub: 'alice' })));
+    refused(a, 'jwks_unavailable', /cannot be fetched right now/);
+    assert.match(detailOf(a.id), /GET http:\/\/127\.0\.0\.1:\d+\/protocol\/openid-connect\/certs: answered 500/);
+    assert.ok(!String(a.body['error']).includes('127.0.0.1'), 'no internal address in the answer');
   });
 
   it('no token in any log line', () => {
@@ -447,7 +457,8 @@ describe('jwt: a failing JWKS fetch does not slow other callers', () => {
     assert.equal(hang.held(), 1, 'concurrent callers of one issuer share one fetch');
     up.requests.length = 0;
     const [a, b] = await Promise.all([hung, second]);
-    refused(a, 'jwks_unavailable', /no complete answer within 1000 ms/);
+    refused(a, 'jwks_unavailable');
+    assert.match(detailOf(a.id), /no complete answer within 1000 ms/);
     refused(b, 'jwks_unavailable');
   });
 });

@@ -167,7 +167,7 @@ auth: {jwt: [{name: idp, issuer: "${idp.url}", audience: promfence, discovery: t
     try {
       const o = await p.authenticate(input(await idp.sign({ sub: 'alice', aud: 'promfence', exp: now() + 60 })));
       assert.equal(o.kind === 'fail' && o.reason, 'jwks_unavailable');
-      assert.match(o.kind === 'fail' ? o.message : '', /its "issuer" is "https:\/\/attacker\.example", not "http:\/\/127\.0\.0\.1:\d+" as configured/);
+      assert.match(o.kind === 'fail' ? o.detail ?? '' : '', /its "issuer" is "https:\/\/attacker\.example", not "http:\/\/127\.0\.0\.1:\d+" as configured/);
       assert.ok(!idp.fetches.slice(-1)[0]!.includes('certs'), 'the advertised jwks_uri was not fetched');
     } finally {
       idp.advertisedIssuer = undefined;

@@ -42,7 +42,8 @@ export function refusalOf(err: unknown, cfg: JwtIssuerConfig, alg: string): { re
   const name = JSON.stringify(cfg.name);
   const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   const r = (reason: string, message: string) => ({ reason, message: `invalid JWT: ${message}`, detail });
-  if (err instanceof KeysUnavailableError) return { reason: 'jwks_unavailable', message: `invalid JWT: ${err.message}; try again later`, detail };
+  // The cause (URL, network error) goes to the log only: anyone can send a token naming any issuer.
+  if (err instanceof KeysUnavailableError) return { reason: 'jwks_unavailable', message: `invalid JWT: the keys of issuer ${name} cannot be fetched right now; try again later`, detail };
   if (err instanceof errors.JWTExpired) return r('expired', `the token expired at ${iso(err.payload['exp'])}; get a new one`);
   if (err instanceof errors.JWTClaimValidationFailed) {
     switch (err.claim) {
