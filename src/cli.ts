@@ -1,5 +1,5 @@
 /**
- * The promfence command line: `serve`, `explain`, `check-config`, `hash-token`.
+ * The promfence command line: `serve`, `explain`, `check-config`, `hash-token`, `hash-password`.
  * Exit codes: 0 success, 1 error, 2 bad usage (design.md, CLI contract).
  */
 import { realpathSync } from 'node:fs';
@@ -52,9 +52,19 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
     .command('check-config')
     .description('validate a configuration file and print a summary')
     .requiredOption('-c, --config <file>', 'YAML configuration file')
-    .action(async (opts: { config: string }) => {
+    .option('--probe', "also fetch every JWT issuer's discovery document and keys, and report each", false)
+    .action(async (opts: { config: string; probe: boolean }) => {
       const { checkConfigCommand } = await import('./commands/check-config.ts');
       code = await checkConfigCommand(opts, io);
+    });
+
+  program
+    .command('hash-password')
+    .description('read a password on stdin and print its bcrypt hash (for auth.basic_users[].password_hash)')
+    .option('--cost <n>', 'bcrypt cost factor, 4-15', (v: string) => Number.parseInt(v, 10), 10)
+    .action(async (opts: { cost: number }) => {
+      const { hashPasswordCommand } = await import('./commands/hash-password.ts');
+      code = await hashPasswordCommand(opts, io);
     });
 
   program

@@ -12,6 +12,7 @@
  *   the old one, which is closed once the last of them ended; new requests see the new one.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { createApp, type App, type AppDeps } from './app.ts';
 import type { Config } from './config/types.ts';
@@ -19,13 +20,14 @@ import { splitHostPort } from './config/values.ts';
 import { sendError } from './http/error-handler.ts';
 import { ERROR_TABLE, HttpError, errorBody, type ErrorCode } from './http/errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { tlsServerOptions, watchTlsFiles } from './tls.ts';
 
 /** How long a graceful shutdown waits for in-flight requests before cutting them, in ms, when `server.shutdown_timeout` is not set. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 /** A running gateway. */
 export interface RunningServer {
-  /** Base URL actually listened on, e.g. `http://127.0.0.1:9095` (real port when 0 was configured). */
+  /** Base URL actually listened on, e.g. `http://127.0.0.1:9095` (`https://` with `server.tls`; real port when 0 was configured). */
   readonly url: string;
   /** The node:http server (tests use it for raw sockets). */
   readonly server: http.Server;
@@ -34,7 +36,8 @@ export interface RunningServer {
   /**
    * Builds an application for `config` and swaps it in atomically: new requests use it at
    * once; the previous one finishes its in-flight requests and is then closed. Listen
-   * addresses are not changed by a reload.
+   * addresses and `server.tls` file paths are not changed by a reload (the TLS files'
+   * contents are reloaded on their own when they change, src/tls.ts).
    *
    * @throws whatever {@link createApp} throws; the old application then keeps serving
    */
@@ -153,7 +156,7 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     res.once('close', done);
     g.app.handler(req, res);
   };
-  const server = http.createServer({
+  const serverOptions: http.ServerOptions = {
     maxHeaderSize: config.server.max_header_bytes,
     requireHostHeader: false,
     // Slow clients (README, server timeouts): the head, the whole request, idle keep-alive.
@@ -162,8 +165,19 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     keepAliveTimeout: config.server.idle_timeout_ms,
     // Node checks the two request timeouts on this interval (default 30 s); 1 s keeps them close to what is configured.
     connectionsCheckingInterval: Math.min(1000, config.server.headers_timeout_ms),
-  }, pipelined(serve));
+  };
+  const tls = config.server.tls;
+  const tlsStart = tls !== undefined ? tlsServerOptions(tls) : undefined;
+  const server: http.Server = tlsStart !== undefined
+    ? https.createServer({ ...serverOptions, ...tlsStart.options }, pipelined(serve))
+    : http.createServer(serverOptions, pipelined(serve));
   server.keepAliveTimeout = config.server.idle_timeout_ms;
+  const tlsWatcher = tls !== undefined && tlsStart !== undefined ? watchTlsFiles(server as https.Server, tls, logger, tlsStart.signature) : undefined;
+  if (tls !== undefined) {
+    // A failed handshake (no/unknown/expired client certificate with client_auth: require,
+    // a TLS version below min_version) has no HTTP response to carry an envelope.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.debug('tls handshake failed', { code: err.code, error: err.message }));
+  }
   server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
   });
@@ -187,7 +201,10 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   });
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
+    const onError = (err: Error) => {
+      tlsWatcher?.close();
+      reject(err);
+    };
     server.once('error', onError);
     server.listen({ host: addr.host, port: addr.port }, () => {
       server.off('error', onError);
@@ -196,7 +213,7 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   });
   const bound = server.address() as AddressInfo;
   const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  const url = `http://${shownHost}:${bound.port}`;
+  const url = `${tls !== undefined ? 'https' : 'http'}://${shownHost}:${bound.port}`;
   logger.info('listening', { url, upstream: new URL(config.upstreams.prometheus.url).origin });
 
   let closing: Promise<void> | undefined;
@@ -210,6 +227,9 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
       return inflight;
     },
     reload(next: Config) {
+      if (JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls)) {
+        logger.warn('server.tls changed in the new configuration; listener settings apply after a restart (certificate files are reloaded on their own)');
+      }
       const fresh: Generation = { app: createApp(next, { ...deps, logger }), inflight: 0, retired: false };
       const old = current;
       current = fresh;
@@ -218,6 +238,7 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
+        tlsWatcher?.close();
         const force = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms ?? SHUTDOWN_GRACE_MS);
         force.unref();
         // A keep-alive connection whose request was still running when close() was called

@@ -12,7 +12,7 @@ import { HttpError } from '../http/errors.ts';
 import { state } from '../http/state.ts';
 import type { Logger } from '../observability/logger.ts';
 import { parseAuthorization, type AuthorizationHeader } from './header.ts';
-import { ProviderStrategy, type AuthProvider, type StrategyOptions } from './provider.ts';
+import { ProviderStrategy, type AuthProvider, type ProviderRefusal, type StrategyOptions } from './provider.ts';
 import { createProvider, type ProviderSeams } from './providers/index.ts';
 
 /** Message of a 401 without credentials. */
@@ -30,15 +30,46 @@ export interface Authenticator {
   close(): void;
 }
 
-/** The 401 message and log reason when no provider accepted the request. */
-function refusal(header: AuthorizationHeader, messages: Map<string, string>, methods: readonly string[]): { message: string; reason?: string } {
-  for (const m of methods) {
-    const msg = messages.get(m);
-    if (msg !== undefined) return { message: msg };
-  }
+/** The methods that read the `Authorization` header. */
+const AUTHORIZATION_METHODS: ReadonlySet<string> = new Set(['bearer_tokens', 'jwt', 'basic']);
+
+/** What a caller can send, by configured method, for the "authentication required" message. */
+const ASK: Record<string, string> = {
+  mtls: 'a client certificate',
+  bearer_tokens: '"Authorization: Bearer <token>"',
+  jwt: '"Authorization: Bearer <token>"',
+  basic: 'HTTP basic credentials',
+  trusted_header: 'the identity headers of the auth proxy (sign in through it)',
+};
+
+/**
+ * The 401 message of a request without credentials: what the configured methods accept
+ * (`authentication required: send "Authorization: Bearer <token>" or HTTP basic credentials`
+ * = {@link MSG_AUTH_REQUIRED} for bearer tokens and basic users).
+ */
+export function authRequiredMessage(methods: readonly string[]): string {
+  const parts = [...new Set(methods.map((m) => ASK[m]).filter((p): p is string => p !== undefined))];
+  if (parts.length === 0) return MSG_AUTH_REQUIRED;
+  const list = parts.length === 1 ? parts[0] : `${parts.slice(0, -1).join(', ')} or ${parts[parts.length - 1]}`;
+  return `authentication required: send ${list}`;
+}
+
+/**
+ * The 401 message and log reason when no provider accepted the request: the message of the
+ * first provider (in `auth.order`) that recognised the credential and refused it, else of
+ * the first that only said "not one of mine" (a weak refusal; one of a provider reading the
+ * `Authorization` header first when the client sent one), else one derived from the
+ * `Authorization` header.
+ */
+function refusal(header: AuthorizationHeader, refusals: readonly ProviderRefusal[], methods: readonly string[]): { message: string; reason?: string } {
+  // Among weak refusals, one about the Authorization header the client did send explains best.
+  const chosen = refusals.find((r) => !r.weak)
+    ?? (header.kind === 'none' ? undefined : refusals.find((r) => AUTHORIZATION_METHODS.has(r.method)))
+    ?? refusals[0];
+  if (chosen !== undefined) return { message: chosen.message };
   switch (header.kind) {
     case 'none':
-      return { message: MSG_AUTH_REQUIRED, reason: 'no_credentials' };
+      return { message: authRequiredMessage(methods), reason: 'no_credentials' };
     case 'malformed':
       return { message: MSG_MALFORMED, reason: `malformed_${header.scheme}` };
     case 'bearer':
@@ -60,14 +91,18 @@ function refusal(header: AuthorizationHeader, messages: Map<string, string>, met
  * 2. passport tries each provider in order (`session: false`); the first `success` sets
  *    `state(res).principal`;
  * 3. when none succeeds → 401 `unauthenticated` with the message of the first provider that
- *    refused a credential (`invalid bearer token`, `invalid username or password`), else
- *    {@link MSG_AUTH_REQUIRED} / {@link MSG_MALFORMED} / "unsupported authorization scheme";
- *    `WWW-Authenticate` lists the challenge of every configured provider
+ *    recognised the credential and refused it (`invalid username or password`, `invalid
+ *    JWT: the token expired …`), else of the first weak refusal (`invalid bearer token`),
+ *    else {@link authRequiredMessage} / {@link MSG_MALFORMED} / "unsupported authorization
+ *    scheme"; `WWW-Authenticate` lists the challenge of every configured provider
  *    (`Bearer realm="promfence", Basic realm="promfence"`);
  * 4. an exception inside a provider → 500 `internal_error`.
  *
- * Every refusal is recorded on the request state (`authFailures`, for logs and metrics) and
- * logged at `info` with the reason; credentials are never logged or echoed. A basic username
+ * The refusals of a request that ends in 401 are recorded on the request state
+ * (`authFailures`, for logs and the `promfence_auth_failures_total{method,reason}` metric:
+ * the strong ones when there are any, else the weak ones); a request some provider accepted
+ * records none (a JWT is not "a failed static token"). Each provider's refusal is logged at
+ * `debug` with its reason and detail, the 401 at `info`; credentials are never logged or echoed. A basic username
  * is logged only when it is a configured subject (a password typed into the username field
  * never reaches the log). `access_token` parameters are never read as credentials: the
  * parameter reader refuses them (src/http/params.ts).
@@ -78,7 +113,11 @@ function refusal(header: AuthorizationHeader, messages: Map<string, string>, met
  */
 export function createAuthenticator(config: Pick<Config, 'auth'>, logger: Logger, seams: ProviderSeams = {}): Authenticator {
   const { realm } = config.auth;
-  const providers = config.auth.providers.map((pc) => createProvider(pc, realm, seams));
+  const keyEvents = seams.keyEvents ?? {
+    loaded: (issuer: string, url: string, keys: number) => logger.info('jwt keys loaded', { issuer, url, keys }),
+    failed: (issuer: string, error: Error) => logger.warn('jwt keys unavailable', { issuer, error: error.message }),
+  };
+  const providers = config.auth.providers.map((pc) => createProvider(pc, realm, { ...seams, keyEvents }));
   const passport = new Passport();
   for (const p of providers) passport.use(p.method, new ProviderStrategy(p));
   const order = providers.map((p) => p.method);
@@ -89,13 +128,16 @@ export function createAuthenticator(config: Pick<Config, 'auth'>, logger: Logger
   const middleware: RequestHandler = function promfenceAuthenticate(req, res, next) {
     const s = state(res);
     const header = parseAuthorization(req.headers.authorization);
-    const messages = new Map<string, string>();
-    const options: StrategyOptions = { session: false, input: { authorization: header, headers: req.headers, socket: req.socket }, failures: s.authFailures, messages };
+    const refusals: ProviderRefusal[] = [];
+    const options: StrategyOptions = { session: false, input: { authorization: header, headers: req.headers, rawHeaders: req.rawHeaders, socket: req.socket }, refusals };
     const where = { request_id: s.id, method: req.method, path: req.path, remote: req.socket?.remoteAddress };
     let settled = false;
     const done = (err: unknown, user: unknown): void => {
       if (settled) return; // passport must call back once; never answer twice
       settled = true;
+      if (refusals.length > 0 && logger.isEnabled('debug')) {
+        for (const r of refusals) logger.debug('authentication refused by provider', { auth_method: r.method, reason: r.reason, ...(r.detail !== undefined ? { detail: r.detail } : {}), ...where });
+      }
       if (err !== null && err !== undefined) {
         logger.error('authentication error', { error: err instanceof Error ? err.message : String(err), ...where });
         return next(new HttpError('internal_error', 'authentication failed because of an internal error', { cause: err }));
@@ -106,7 +148,11 @@ export function createAuthenticator(config: Pick<Config, 'auth'>, logger: Logger
         logger.debug('authenticated', { subject: p.subject, auth_method: p.method, ...where });
         return next();
       }
-      const refused = refusal(header, messages, order);
+      // Record the refusals that explain the 401: the strong ones when there are any (a JWT
+      // that expired, not also "no static token matched").
+      const strong = refusals.filter((r) => !r.weak);
+      for (const r of strong.length > 0 ? strong : refusals) s.authFailures.push({ method: r.method, reason: r.reason });
+      const refused = refusal(header, refusals, order);
       const reason = refused.reason;
       // access_token parameters are never read (src/http/params.ts refuses them once the
       // caller is authenticated); a cheap substring test of the head adds the hint here.

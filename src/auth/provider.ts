@@ -13,7 +13,6 @@ import type { Socket } from 'node:net';
 import passport from 'passport';
 import type { Request } from 'express';
 import type { AuthMethod, Principal } from '../access/principal.ts';
-import type { AuthFailure } from '../http/state.ts';
 import type { AuthorizationHeader } from './header.ts';
 
 /** What a provider may read of a request: parsed once, before any provider runs. */
@@ -22,6 +21,8 @@ export interface AuthInput {
   readonly authorization: AuthorizationHeader;
   /** The request headers (trusted-header providers read theirs; nobody else should). */
   readonly headers: IncomingHttpHeaders;
+  /** The raw header lines (name, value, name, value…), to tell a repeated header from a list. */
+  readonly rawHeaders: readonly string[];
   /** The TCP/TLS socket (peer address, client certificate). */
   readonly socket: Socket;
 }
@@ -32,12 +33,25 @@ export interface AuthInput {
  * - `skip`: the request carries no credential this provider reads (another may);
  * - `fail`: it carries one, and it is refused; `reason` is a stable token for logs and
  *   metrics (`invalid_bearer_token`, `expired`), `message` what the client reads (never the
- *   credential).
+ *   credential). `weak: true` marks a refusal that only says "not one of mine" (a static
+ *   token that matches no entry, identity headers from an untrusted address): the 401 then
+ *   prefers the message of a provider that recognised the credential and refused it (a JWT
+ *   that expired), and a weak reason is not recorded when a strong one is. `detail` is for
+ *   the debug log only (an issuer, a key id, a library message; never the credential).
  */
 export type AuthOutcome =
   | { readonly kind: 'success'; readonly principal: Principal }
   | { readonly kind: 'skip' }
-  | { readonly kind: 'fail'; readonly reason: string; readonly message: string };
+  | { readonly kind: 'fail'; readonly reason: string; readonly message: string; readonly weak?: boolean; readonly detail?: string };
+
+/** One refusal seen by the authentication middleware (./authenticate.ts). */
+export interface ProviderRefusal {
+  readonly method: AuthMethod;
+  readonly reason: string;
+  readonly message: string;
+  readonly weak: boolean;
+  readonly detail: string | undefined;
+}
 
 /** One authentication method. */
 export interface AuthProvider {
@@ -55,10 +69,8 @@ export interface AuthProvider {
 export interface StrategyOptions {
   readonly session: false;
   readonly input: AuthInput;
-  /** Where refusals are recorded (the request state's `authFailures`). */
-  readonly failures: AuthFailure[];
-  /** Messages of refusals, by method, for the 401 envelope. */
-  readonly messages: Map<string, string>;
+  /** Where refusals are recorded, in order (the middleware copies them to the request state's `authFailures`). */
+  readonly refusals: ProviderRefusal[];
 }
 
 /**
@@ -92,8 +104,7 @@ export class ProviderStrategy extends passport.Strategy {
     const settle = (o: AuthOutcome): void => {
       if (o.kind === 'success') return this.success(o.principal);
       if (o.kind === 'fail') {
-        options.failures.push({ method: this.provider.method, reason: o.reason });
-        options.messages.set(this.provider.method, o.message);
+        options.refusals.push({ method: this.provider.method, reason: o.reason, message: o.message, weak: o.weak === true, detail: o.detail });
       }
       return this.fail(this.provider.challenge ?? '', 401);
     };

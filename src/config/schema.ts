@@ -20,6 +20,9 @@ import {
   parseDurationMs, parseUpstreamUrl, realmProblem, sha256HexProblem, subjectProblem, tokenProblem,
 } from './values.ts';
 import { tenantIdProblem } from '../access/tenant-id.ts';
+import {
+  authOrderSchema, finishAuth, finishIssuers, IDENTITY_DEFAULTS, jwtIssuerSchema, mtlsSchema, serverTlsSchema, trustedHeaderSchema, type AuthDraft,
+} from './identity-schema.ts';
 
 /** Default values (units: ms for durations, bytes for sizes), as documented in ./types.ts. */
 export const DEFAULTS = Object.freeze({
@@ -60,11 +63,11 @@ export interface SchemaContext {
   baseDir: string;
 }
 
-type Ctx = z.RefinementCtx;
-type Problem = (v: string) => string | undefined;
+export type Ctx = z.RefinementCtx;
+export type Problem = (v: string) => string | undefined;
 
 /** A string checked by a `…Problem` function. */
-function checked(problem: Problem) {
+export function checked(problem: Problem) {
   return z.string().superRefine((v, ctx) => {
     const p = problem(v);
     if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
@@ -96,18 +99,18 @@ function unknownKeysMessage(keys: readonly string[], known: readonly string[]): 
 }
 
 /** A strict object: unknown keys are an error naming them (typos in security config must not pass). */
-function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+export function strict<T extends z.core.$ZodLooseShape>(shape: T) {
   const known = Object.keys(shape);
   return z.strictObject(shape, {
     error: (iss) => (iss.code === 'unrecognized_keys' ? unknownKeysMessage((iss as { keys: string[] }).keys, known) : undefined),
   });
 }
 
-const positiveInt = (min: number) =>
+export const positiveInt = (min: number) =>
   z.number().int({ error: ': must be a whole number' }).min(min, { error: `: must be at least ${min}` });
 
 /** A duration (Prometheus string or seconds), output in ms. */
-function duration(opts: { allowZero: boolean }) {
+export function duration(opts: { allowZero: boolean }) {
   return z.union([z.string(), z.number()], { error: ': must be a duration like "2m" or a number of seconds' }).transform((v, ctx) => {
     const ms = parseDurationMs(v);
     if (ms === undefined) {
@@ -154,7 +157,7 @@ function grantMap(problem: Problem) {
 }
 
 /** Reads `<key>_file` or checks `<key>`, reporting at the right path; undefined = an issue was added. */
-function resolveSecret(
+export function resolveSecret(
   ctx: Ctx, sc: SchemaContext, key: string, inline: string | undefined, file: string | undefined, problem: Problem,
 ): string | undefined {
   if (file !== undefined) {
@@ -181,7 +184,7 @@ function resolveSecret(
   return undefined;
 }
 
-function exactlyOne(ctx: Ctx, entry: Record<string, unknown>, keys: readonly string[]): string | undefined {
+export function exactlyOne(ctx: Ctx, entry: Record<string, unknown>, keys: readonly string[]): string | undefined {
   const present = keys.filter((k) => entry[k] !== undefined);
   if (present.length === 1) return present[0];
   ctx.addIssue({
@@ -254,6 +257,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     idle_timeout: duration({ allowZero: false }).default(DEFAULTS.idle_timeout_ms),
     ready_probe_interval: duration({ allowZero: false }).default(DEFAULTS.ready_probe_interval_ms),
     cors: strict({ allowed_origins: z.array(checked(corsOriginProblem)).default([]) }).prefault({}),
+    tls: serverTlsSchema(sc).optional(),
   }).prefault({}).superRefine((s, ctx) => {
     if (s.headers_timeout > s.request_timeout) {
       ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: ': must not be longer than server.request_timeout (the head is part of the request)' });
@@ -272,6 +276,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     idle_timeout_ms: s.idle_timeout,
     ready_probe_interval_ms: s.ready_probe_interval,
     cors_allowed_origins: [...new Set(s.cors.allowed_origins)],
+    ...(s.tls !== undefined ? { tls: s.tls } : {}),
   }));
 
   const upstreamShape = {
@@ -373,7 +378,13 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     basic_users: z.array(basicEntry).default([]),
     realm: checked(realmProblem).default(DEFAULTS.realm),
     basic_cache_ttl: duration({ allowZero: true }).default(DEFAULTS.basic_cache_ttl_ms),
-  }).prefault({}).transform((a, ctx): Config['auth'] => {
+    order: authOrderSchema.optional(),
+    jwt: z.array(jwtIssuerSchema(sc)).default([]),
+    jwt_cache_size: positiveInt(0).default(IDENTITY_DEFAULTS.jwt_cache_size),
+    jwt_cache_max_bytes: positiveInt(1024).default(IDENTITY_DEFAULTS.jwt_cache_max_bytes),
+    mtls: mtlsSchema().optional(),
+    trusted_header: trustedHeaderSchema().optional(),
+  }).prefault({}).transform((a, ctx): AuthDraft => {
     const seen = (list: ReadonlyArray<{ subject: string }>, listName: string): void => {
       const first = new Map<string, number>();
       list.forEach((e, i) => {
@@ -390,13 +401,12 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
       if (j === undefined) tokens.set(e.token_sha256, i);
       else ctx.addIssue({ code: 'custom', path: ['bearer_tokens', i], message: `: has the same token as auth.bearer_tokens[${j}]; every token must be unique (one token, one subject)` });
     });
-    if (a.bearer_tokens.length === 0 && a.basic_users.length === 0) {
-      ctx.addIssue({ code: 'custom', message: ': no credentials are configured, so every request would be refused; add auth.bearer_tokens or auth.basic_users' });
-    }
     const providers: AuthProviderConfig[] = [];
     if (a.bearer_tokens.length > 0) providers.push({ kind: 'bearer_tokens', tokens: a.bearer_tokens });
     if (a.basic_users.length > 0) providers.push({ kind: 'basic', users: a.basic_users, cache_ttl_ms: a.basic_cache_ttl });
-    return { realm: a.realm, providers };
+    if (a.jwt.length > 0) providers.push({ kind: 'jwt', issuers: finishIssuers(a.jwt, ctx), cache_size: a.jwt_cache_size, cache_max_bytes: a.jwt_cache_max_bytes });
+    if (a.trusted_header !== undefined) providers.push(a.trusted_header);
+    return { realm: a.realm, providers, order: a.order, mtls: a.mtls };
   });
 
   const access = strict({
@@ -414,8 +424,9 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     audit_file: l.audit_file === undefined ? undefined : isAbsolute(l.audit_file) ? l.audit_file : resolvePath(sc.baseDir, l.audit_file),
   }));
 
-  return strict({ server, upstream, enforce, promql, limits, auth, access, log, alertmanager, remote_read: remoteRead }).transform(({ upstream: upstreams, alertmanager: am, ...rest }): Config => ({
+  return strict({ server, upstream, enforce, promql, limits, auth, access, log, alertmanager, remote_read: remoteRead }).transform(({ upstream: upstreams, alertmanager: am, auth: draft, ...rest }, ctx): Config => ({
     ...rest,
+    auth: finishAuth(draft, rest.server.tls, ctx),
     upstreams: am === undefined ? upstreams : { ...upstreams, alertmanager: am.upstream },
     alertmanager: am?.endpoints,
   }));

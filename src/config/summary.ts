@@ -9,6 +9,7 @@ import { formatPath } from './schema.ts';
 import { AccessError } from '../access/errors.ts';
 import { principal, type AuthMethod } from '../access/principal.ts';
 import { grantedTenants } from '../access/resolve.ts';
+import { hasDynamicSubjects, identitySummaryLines, identityWarnings } from './identity-summary.ts';
 
 interface AuthSubject {
   subject: string;
@@ -24,6 +25,8 @@ function authSubjects(config: Config): AuthSubject[] {
         return pc.tokens.map((e, i) => ({ subject: e.subject, groups: e.groups, where: `auth.bearer_tokens[${i}]`, method: pc.kind }));
       case 'basic':
         return pc.users.map((e, i) => ({ subject: e.subject, groups: e.groups, where: `auth.basic_users[${i}]`, method: pc.kind }));
+      default:
+        return []; // JWT, certificate and header subjects are known only per request
     }
   });
 }
@@ -32,11 +35,14 @@ function authSubjects(config: Config): AuthSubject[] {
  * Things that are valid but probably not intended. Returned, not thrown: an operator may
  * keep a grant for a subject that is added later.
  *
- * - an `access.subjects` entry no auth entry defines (the grant is unused);
+ * - an `access.subjects` entry no auth entry defines (the grant is unused; not reported
+ *   when JWTs, client certificates or proxy headers can bring any subject);
  * - an auth subject with no `access.subjects` entry and no granted group (its requests get 403 `no_tenants`);
  * - an `access.groups` entry no auth entry carries;
  * - a tenant ID containing `*` other than the lone `"*"` (it is a literal ID, not a wildcard);
- * - a tenant list holding `"*"` and other tenants (the others are redundant).
+ * - a tenant list holding `"*"` and other tenants (the others are redundant);
+ * - the identity warnings of ./identity-summary.ts (short HMAC secrets, keys over plain
+ *   HTTP, a server certificate about to expire).
  *
  * @returns one human sentence per warning (empty when none)
  */
@@ -46,14 +52,15 @@ export function configWarnings(config: Config): string[] {
   const defined = new Set(subjects.map((s) => s.subject));
   const groups = new Set(subjects.flatMap((s) => s.groups));
   const { access } = config;
+  const dynamic = hasDynamicSubjects(config);
 
   for (const name of Object.keys(access.subjects)) {
-    if (!defined.has(name)) {
+    if (!dynamic && !defined.has(name)) {
       warnings.push(`${formatPath(['access', 'subjects', name])}: no auth entry defines subject ${JSON.stringify(name)} (auth.bearer_tokens or auth.basic_users); the grant is unused`);
     }
   }
   for (const name of Object.keys(access.groups)) {
-    if (!groups.has(name)) {
+    if (!dynamic && !groups.has(name)) {
       warnings.push(`${formatPath(['access', 'groups', name])}: no auth entry has group ${JSON.stringify(name)}; the grant is unused`);
     }
   }
@@ -78,6 +85,7 @@ export function configWarnings(config: Config): string[] {
       }
     }
   }
+  warnings.push(...identityWarnings(config));
   return warnings;
 }
 
@@ -108,6 +116,7 @@ export function summarizeConfig(config: Config): string[] {
   lines.push(`limits: ${describeLimits(config)}`);
   const basicCache = basic === undefined ? '' : `, basic cache ${basic.cache_ttl_ms === 0 ? 'disabled' : formatDurationMs(basic.cache_ttl_ms)}`;
   lines.push(`auth: ${n(bearer?.tokens.length ?? 0, 'bearer token', 'bearer tokens')}, ${n(basic?.users.length ?? 0, 'basic user', 'basic users')} (order ${auth.providers.map((p) => p.kind).join(', ')}; realm "${auth.realm}"${basicCache})`);
+  lines.push(...identitySummaryLines(config));
   lines.push('subjects:');
   const seen = new Set<string>();
   for (const s of authSubjects(config)) {

@@ -24,6 +24,8 @@ export interface Config {
     ready_probe_interval_ms: number;
     /** CORS: origins allowed to call promfence from a browser (exact `scheme://host[:port]`, or `*`). Default none (no CORS headers). */
     cors_allowed_origins: string[];
+    /** `server.tls`: serve HTTPS (and optionally verify client certificates); undefined = plain HTTP. */
+    tls?: ServerTlsConfig | undefined;
   };
   /**
    * Named upstreams. YAML `upstream:` is `prometheus` (the Prometheus-compatible query API);
@@ -177,7 +179,13 @@ export type AuthProviderConfig =
   /** `auth.bearer_tokens`: static bearer tokens. */
   | { kind: 'bearer_tokens'; tokens: BearerTokenEntry[] }
   /** `auth.basic_users` with `auth.basic_cache_ttl` (ms; default 60000, 0 disables the cache). */
-  | { kind: 'basic'; users: BasicUserEntry[]; cache_ttl_ms: number };
+  | { kind: 'basic'; users: BasicUserEntry[]; cache_ttl_ms: number }
+  /** `auth.jwt`: JWT issuers, and the verified-token cache bound (`auth.jwt_cache_size` entries, `auth.jwt_cache_max_bytes`). */
+  | { kind: 'jwt'; issuers: JwtIssuerConfig[]; cache_size: number; cache_max_bytes: number }
+  /** `auth.mtls` (with `server.tls.client_auth` optional or require): client certificates. */
+  | { kind: 'mtls'; subject_from: MtlsSubjectField; groups_from: MtlsGroupField[] }
+  /** `auth.trusted_header`: identity headers set by an auth proxy at one of `trusted_cidrs`. */
+  | { kind: 'trusted_header'; user_header: string; groups_header: string | undefined; trusted_cidrs: string[] };
 
 /** The provider config of `kind` in `config.auth.providers`, if configured. */
 export function providerConfig<K extends AuthProviderConfig['kind']>(auth: { providers: readonly AuthProviderConfig[] }, kind: K): Extract<AuthProviderConfig, { kind: K }> | undefined {
@@ -197,4 +205,76 @@ export interface BasicUserEntry {
   subject: string;
   password_hash: string;
   groups: string[];
+}
+
+/** `server.tls`: the HTTPS listener (files are watched and reloaded without a restart). */
+export interface ServerTlsConfig {
+  /** Absolute path of the PEM certificate (chain: leaf first). */
+  cert_file: string;
+  /** Absolute path of the PEM private key. */
+  key_file: string;
+  /** Absolute path of the PEM CA bundle client certificates must chain to; undefined = none requested. */
+  client_ca_file: string | undefined;
+  /** `none` (default): no client certificate asked; `optional`: verified when sent; `require`: the handshake fails without a valid one. */
+  client_auth: 'none' | 'optional' | 'require';
+  /** Lowest TLS version accepted. Default `TLSv1.2`. */
+  min_version: 'TLSv1.2' | 'TLSv1.3';
+  /** How often the files are checked for changes, ms. Default 10000. */
+  reload_interval_ms: number;
+}
+
+/** Which certificate field is the subject of an mTLS client (`auth.mtls.subject_from`). */
+export type MtlsSubjectField = 'cn' | 'san_uri' | 'san_dns' | 'san_email';
+/** Certificate subject attributes read as groups (`auth.mtls.groups_from`). */
+export type MtlsGroupField = 'O' | 'OU';
+
+/** Where an issuer's verification keys come from. */
+export type JwtKeySource =
+  /** `hmac_secret` / `hmac_secret_file`: a shared secret (its UTF-8 bytes), HS256/384/512. */
+  | { kind: 'hmac'; secret: string }
+  /** `public_keys` / `public_keys_file`: static public keys, as JWKs (PEMs are converted at load). */
+  | { kind: 'public_keys'; keys: JsonWebKeyEntry[] }
+  /** `jwks_url`: a JWK Set fetched and cached. */
+  | { kind: 'jwks_url'; url: string }
+  /** `discovery: true`: `<issuer>/.well-known/openid-configuration` → `jwks_uri`. */
+  | { kind: 'discovery'; url: string };
+
+/** A public JSON Web Key (RFC 7517) as configured or converted from PEM. */
+export type JsonWebKeyEntry = Readonly<Record<string, unknown>> & { readonly kty: string; readonly kid?: string };
+
+/** One entry of `auth.jwt`. */
+export interface JwtIssuerConfig {
+  /** For logs, metrics and messages: `name`, else `issuer`, else `auth.jwt[<i>]`. */
+  name: string;
+  /** Required `iss` value; undefined only for HMAC issuers (tried for any `iss`). */
+  issuer: string | undefined;
+  /** Accepted `aud` values (one must be present); undefined = `aud` not checked. */
+  audience: string[] | undefined;
+  keys: JwtKeySource;
+  /** Allowed `alg` values (default: HS256/384/512 for HMAC, every asymmetric JWS algorithm otherwise). */
+  algorithms: string[];
+  /** Claim holding the subject (exact name, else a dot path). Default `sub`. */
+  subject_claim: string;
+  /** Claim holding groups (string or array of strings); undefined = none read. */
+  groups_claim: string | undefined;
+  /** Claim holding tenant IDs (string, comma list or array of strings); undefined = none read. */
+  tenants_claim: string | undefined;
+  /** Prefix put before the subject (like kube-apiserver's --oidc-username-prefix). Default "". */
+  subject_prefix: string;
+  /** Prefix put before each group. Default "". */
+  groups_prefix: string;
+  /** Leeway for `exp`/`nbf`, ms. Default 30000. */
+  clock_tolerance_ms: number;
+  /** A token without `exp` is refused. Default true. */
+  require_exp: boolean;
+  /** `"*"` in the tenants claim grants every tenant (otherwise the token is refused). Default false. */
+  allow_unrestricted_claim: boolean;
+  /** Timeout of one discovery or JWKS fetch, ms. Default 5000. */
+  fetch_timeout_ms: number;
+  /** Age after which fetched keys are refreshed in the background, ms. Default 600000 (10 min). */
+  refresh_interval_ms: number;
+  /** PEM CA bundle (contents of `ca_file`) trusted for HTTPS fetches; undefined = the system's CAs. */
+  ca: string | undefined;
+  /** `ca_file` as configured (absolute), for the summary. */
+  ca_file: string | undefined;
 }

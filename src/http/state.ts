@@ -35,7 +35,10 @@ export interface RequestState {
   readonly startedAt: number;
   /** The authenticated caller. */
   principal?: Principal;
-  /** Failed authentication attempts, in the order they were made. */
+  /**
+   * Failed authentication attempts of a request that ended unauthenticated, in the order they
+   * were made (empty when a provider accepted the request; see src/auth/authenticate.ts).
+   */
   readonly authFailures: AuthFailure[];
   /** Route name from the route table, e.g. `query_range`. */
   route?: string;

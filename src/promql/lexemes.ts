@@ -305,7 +305,7 @@ const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
 /**
  * Quotes `s` as a double-quoted PromQL string that Go's `strutil.Unquote` and lezer both
  * read back as exactly `s` (like Go's `strconv.Quote`): `\\`, `\"`, `\a\b\f\n\r\t\v`,
- * other non-printable code points as `\xNN` / `\uNNNN` / `\UNNNNNNNN`.
+ * other non-printable code points (and U+FFFD) as `\xNN` / `\uNNNN` / `\UNNNNNNNN`.
  *
  * @throws RangeError when `s` holds a lone surrogate (not representable in UTF-8)
  */
@@ -328,7 +328,9 @@ export function quoteGoString(s: string): string {
     }
     if (cp >= 0xd800 && cp < 0xe000) throw new RangeError('lone surrogate in string');
     if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
-    else if (cp < 0x7f || PRINTABLE.test(ch)) out += ch;
+    // U+FFFD is printable, but Go's lexer reads a literal one as an invalid UTF-8 rune and
+    // refuses the query (promql/parser/lex.go lexString): always escape it.
+    else if (cp < 0x7f || (PRINTABLE.test(ch) && cp !== 0xfffd)) out += ch;
     else if (cp <= 0xffff) out += '\\u' + cp.toString(16).padStart(4, '0');
     else out += '\\U' + cp.toString(16).padStart(8, '0');
   }

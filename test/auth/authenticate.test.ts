@@ -133,9 +133,9 @@ describe('auth middleware: bearer', () => {
       'unsupported authorization scheme "Digest": send "Authorization: Bearer <token>" or HTTP basic credentials');
   });
 
-  it('challenge lists only configured schemes', async () => {
+  it('challenge and message list only configured schemes', async () => {
     const { app } = makeApp(withBasic(config, 'none'));
-    expect401(await request(app).get('/'), MSG_AUTH_REQUIRED, 'Bearer realm="promfence"');
+    expect401(await request(app).get('/'), 'authentication required: send "Authorization: Bearer <token>"', 'Bearer realm="promfence"');
   });
 
   it('with no basic users, a Basic header runs no bcrypt at all and says basic is not enabled', async () => {

@@ -209,7 +209,7 @@ describe('config errors name the key path and what to do', () => {
     ['basic username with colon', withAuth(`{basic_users: [{subject: "b:b", password_hash: "${HASH}"}]}`, '{}'),
       ['config: auth.basic_users[0].subject: "b:b" contains ":", which HTTP basic usernames cannot contain']],
     ['no credentials at all', withAuth('{}', '{}'),
-      ['config: auth: no credentials are configured, so every request would be refused; add auth.bearer_tokens or auth.basic_users']],
+      ['config: auth: no credentials are configured, so every request would be refused; add auth.bearer_tokens, auth.basic_users, auth.jwt, auth.trusted_header or client certificates (server.tls.client_auth)']],
     ['empty tenant list', withAuth('{bearer_tokens: [{subject: alice, token: x1}]}', '{subjects: {alice: []}}'),
       ['config: access.subjects.alice is empty; list at least one tenant ("*" = all tenants), or remove the entry']],
     ['tenant with |', withAuth('{bearer_tokens: [{subject: alice, token: x1}]}', '{subjects: {alice: ["a|b"]}}'),

@@ -213,6 +213,8 @@ const ROWS: readonly Row[] = [
   { in: '"\\x4g"', code: 'parse_error' },
   { in: '"\\"', code: 'parse_error' },
   { in: 'foo{a="\uFFFD"}', code: 'parse_error', msg: 'UTF-8' },
+  // An escaped U+FFFD is a valid value; printed raw, Go's lexer would refuse it as an invalid rune.
+  { in: 'foo{a="\\uFFFD"}', out: 'foo{a="\\ufffd", tenant="a"}' },
   { in: 'foo{a="\uD800"}', code: 'parse_error' },
   { in: '`a`b`', code: 'parse_error' },
   { in: 'foo{a=`x\ny`}', t: ALL, out: 'foo{a="x\\ny"}' },

@@ -50,7 +50,8 @@ export function bearerTokensProvider(entries: readonly BearerTokenEntry[], realm
       const h = input.authorization;
       if (h.kind !== 'bearer') return { kind: 'skip' };
       const p = verifyBearerToken(h.token, entries);
-      return p === null ? { kind: 'fail', reason: 'invalid_bearer_token', message: MSG_INVALID_BEARER } : { kind: 'success', principal: p };
+      // Weak: a token no entry knows may be another provider's (a JWT), which then explains a refusal better.
+      return p === null ? { kind: 'fail', reason: 'invalid_bearer_token', message: MSG_INVALID_BEARER, weak: true } : { kind: 'success', principal: p };
     },
   };
 }

@@ -8,6 +8,10 @@ import type { AuthProviderConfig } from '../../config/types.ts';
 import type { AuthProvider } from '../provider.ts';
 import { basicProvider, createBasicVerifier, type PasswordCompare } from './basic.ts';
 import { bearerTokensProvider } from './bearer-tokens.ts';
+import type { KeyEvents } from '../jwt/keys.ts';
+import { jwtProvider } from './jwt.ts';
+import { mtlsProvider } from './mtls.ts';
+import { trustedHeaderProvider } from './trusted-header.ts';
 
 /** Test seams of {@link createProvider}; production passes none. */
 export interface ProviderSeams {
@@ -17,6 +21,14 @@ export interface ProviderSeams {
   readonly now?: () => number;
   /** Maximum cached basic credentials (default 1000). */
   readonly basicCacheMaxEntries?: number;
+  /** Wall clock for JWT `exp`/`nbf` and the verified-token cache, epoch ms (default `Date.now`). */
+  readonly jwtClock?: () => number;
+  /** Monotonic clock for the JWKS refetch rate limit and refresh age, ms (default `performance.now`). */
+  readonly jwksNow?: () => number;
+  /** Fetch remote JWK Sets when the provider is created (default true). */
+  readonly jwksPrefetch?: boolean;
+  /** Key-set events (the authenticator logs them). */
+  readonly keyEvents?: KeyEvents;
 }
 
 /**
@@ -38,6 +50,21 @@ export function createProvider(pc: AuthProviderConfig, realm: string, seams: Pro
         ...(seams.now ? { now: seams.now } : {}),
         ...(seams.basicCacheMaxEntries !== undefined ? { maxEntries: seams.basicCacheMaxEntries } : {}),
       }), realm);
+    case 'jwt':
+      return jwtProvider({
+        issuers: pc.issuers,
+        realm,
+        cacheSize: pc.cache_size,
+        cacheMaxBytes: pc.cache_max_bytes,
+        ...(seams.jwtClock ? { clock: seams.jwtClock } : {}),
+        ...(seams.jwksNow ? { now: seams.jwksNow } : {}),
+        ...(seams.jwksPrefetch !== undefined ? { prefetch: seams.jwksPrefetch } : {}),
+        ...(seams.keyEvents ? { events: seams.keyEvents } : {}),
+      });
+    case 'mtls':
+      return mtlsProvider(pc.subject_from, pc.groups_from);
+    case 'trusted_header':
+      return trustedHeaderProvider(pc.user_header, pc.groups_header, pc.trusted_cidrs);
     default: {
       const never: never = pc;
       throw new Error(`unknown auth provider ${JSON.stringify((never as { kind?: unknown }).kind)}`);
