@@ -9,6 +9,7 @@ export {
   describePolicy, excludesTenant, literalAlternatives, matcherAccepts, policyKey, tenantMatcher, tenantPolicy, unrestrictedPolicy,
   type AccessPolicy, type LabelMatcher, type MatcherSet, type MatchOp,
 } from './policy.ts';
+export { MAX_REGEX_INPUT, MAX_REGEX_PATTERN, MAX_UNBOUNDED_REPEATS, matcherMatches, policyAdmits, re2ToJs, setAdmits, type Labels } from './admits.ts';
 export { grantedTenants, narrowTenants, parseTenantHeader, resolvePolicy, type Grants } from './resolve.ts';
 export { ALL_TENANTS_WILDCARD, MAX_TENANT_ID_BYTES, quoteForMessage, tenantIdProblem } from './tenant-id.ts';
 export { ALL_TENANTS, describeTenants, tenantKey, tenantList, type TenantSet } from './tenants.ts';
