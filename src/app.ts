@@ -22,6 +22,7 @@ import { accessLogHook } from './observability/access-log.ts';
 import { onRequestFinished, type RequestFinishedHook } from './observability/hooks.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { createGatewayHandler, type GatewayDeps } from './routes/handler.ts';
+import { createMetricNames } from './routes/metric-names.ts';
 import { createUpstreamClient } from './upstream/client.ts';
 import { fetchBuildInfo, type BuildInfo } from './upstream/probe.ts';
 import { createSyntaxResolver, SYNTAX_PROBE_TIMEOUT_MS } from './upstream/syntax.ts';
@@ -70,6 +71,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     url: config.upstreams.prometheus.url,
     timeoutMs: config.upstreams.prometheus.timeout_ms,
     bearerToken: config.upstreams.prometheus.bearer_token,
+    basicAuth: config.upstreams.prometheus.basic_auth,
+    tls: config.upstreams.prometheus.tls,
+    headers: config.upstreams.prometheus.headers,
+    host: config.upstreams.prometheus.host,
   });
   const probe = deps.probe ?? (() => fetchBuildInfo(prometheus, 'promfence-syntax-probe', Math.min(config.upstreams.prometheus.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS)));
   const syntax = createSyntaxResolver(config.promql.syntax, { probe, logger, ...(deps.now ? { now: deps.now } : {}) });
@@ -104,7 +109,13 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       rejectForeignTenant: config.enforce.reject_foreign_tenant,
       maxQueryBytes: config.promql.max_query_bytes,
       maxMatchParams: config.limits.max_match_params,
+      allowStats: config.enforce.allow_stats ?? false,
+      unknownParams: config.params?.unknown ?? 'forward',
+      allTenants: config.enforce.all_tenants,
     },
+    pathPrefix: config.server.path_prefix ?? '',
+    enabled: new Set(config.enforce.allow_status_flags === true ? ['allow_status_flags'] : []),
+    metricNames: createMetricNames(prometheus, config.limits.max_filtered_response_bytes),
     maxBodyBytes: config.limits.max_body_bytes,
     maxFilteredBytes: config.limits.max_filtered_response_bytes,
     selectHeader: config.enforce.select_header.toLowerCase(),

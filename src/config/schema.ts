@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { AuthProviderConfig, BasicUserEntry, BearerTokenEntry, Config, UpstreamConfig } from './types.ts';
+import type { AuthProviderConfig, BasicUserEntry, BearerTokenEntry, Config, ListenerConfig, UpstreamConfig, UpstreamTlsConfig } from './types.ts';
 import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from '../enforce/engine.ts';
 import { readSecretFile } from './secrets.ts';
@@ -17,6 +17,7 @@ import {
   bcryptHashProblem, groupProblem, headerNameProblem, labelNameProblem, listenProblem, paramNameProblem,
   parseDurationMs, parseUpstreamUrl, realmProblem, sha256HexProblem, subjectProblem, tokenProblem,
 } from './values.ts';
+import { headerValueProblem, hostHeaderProblem, pathPrefixProblem, splitHostPort, upstreamHeaderNameProblem } from './values.ts';
 import { tenantIdProblem } from '../access/tenant-id.ts';
 
 /** Default values (units: ms for durations, bytes for sizes), as documented in ./types.ts. */
@@ -40,6 +41,8 @@ export const DEFAULTS = Object.freeze({
   realm: 'promfence',
   basic_cache_ttl_ms: 60_000,
   log_level: 'info' as const,
+  path_prefix: '',
+  unknown_params: 'forward' as const,
 });
 
 /** What the schema needs from outside: where `_file` paths are resolved. */
@@ -122,6 +125,17 @@ const tenantListSchema = z
   .transform((v) => [...new Set(v)]);
 
 const groupsSchema = z.array(checked(groupProblem)).transform((v) => [...new Set(v)]);
+
+/** A list of explicit tenant IDs ("*" not allowed): server.listeners[].tenants, enforce.all_tenants. */
+const explicitTenants = z
+  .array(z.string().superRefine((v, ctx) => {
+    const p = tenantIdProblem(v, false);
+    if (p !== undefined) ctx.addIssue({ code: 'custom', message: `: tenant ${JSON.stringify(v)} ${p}` });
+  }))
+  .superRefine((v, ctx) => {
+    if (v.length === 0) ctx.addIssue({ code: 'custom', message: ' is empty; list at least one tenant' });
+  })
+  .transform((v) => [...new Set(v)]);
 
 /** A null-prototype copy, so lookups of "constructor"/"__proto__" never reach Object.prototype. */
 function nullProto<V>(record: Record<string, V>): Record<string, V> {
@@ -235,11 +249,56 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     listen: checked(listenProblem).default(DEFAULTS.listen),
     internal_listen: checked(listenProblem).optional(),
     max_header_bytes: positiveInt(1024).default(DEFAULTS.max_header_bytes),
-  }).prefault({}).transform((s): Config['server'] => ({
+    path_prefix: checked(pathPrefixProblem).default(DEFAULTS.path_prefix),
+    listeners: z.array(strict({ listen: checked(listenProblem), tenants: explicitTenants })).default([]),
+  }).prefault({}).superRefine((s, ctx) => {
+    const seen = new Map<string, string>([[s.listen, 'server.listen']]);
+    s.listeners.forEach((l, i) => {
+      const a = splitHostPort(l.listen);
+      const clash = [...seen].find(([other]) => other === l.listen || (a !== undefined && a.port !== 0 && splitHostPort(other)?.port === a.port));
+      if (clash !== undefined) ctx.addIssue({ code: 'custom', path: ['listeners', i, 'listen'], message: `: ${JSON.stringify(l.listen)} uses the port of ${clash[1]}; every listener needs its own port` });
+      seen.set(l.listen, `server.listeners[${i}]`);
+    });
+  }).transform((s): Config['server'] => ({
     listen: s.listen,
     internal_listen: s.internal_listen,
     max_header_bytes: s.max_header_bytes,
+    path_prefix: s.path_prefix,
+    listeners: s.listeners.map((l): ListenerConfig => ({ listen: l.listen, tenants: l.tenants })),
   }));
+
+  const upstreamBasicAuth = strict({
+    username: checked((v) => subjectProblem(v, true)),
+    password: z.string().optional(),
+    password_file: z.string().optional(),
+  }).transform((b, ctx): { username: string; password: string } => {
+    if (exactlyOne(ctx, b, ['password', 'password_file']) === undefined) return z.NEVER;
+    const password = resolveSecret(ctx, sc, 'password', b.password, b.password_file, (v) => (v.length === 0 ? ' is empty' : headerValueProblem(v)));
+    if (password === undefined) return z.NEVER;
+    return { username: b.username, password };
+  });
+
+  /** A PEM file read at load time (its path relative to the config file). */
+  const pem = (ctx: Ctx, key: string, path: string | undefined): string | undefined =>
+    path === undefined ? undefined : resolveSecret(ctx, sc, key.replace(/_file$/, ''), undefined, path, (v) => (v.includes('-----BEGIN ') ? undefined : ': the file is not PEM (no "-----BEGIN" line)'));
+
+  const upstreamTls = strict({
+    ca_file: z.string().optional(),
+    cert_file: z.string().optional(),
+    key_file: z.string().optional(),
+    server_name: checked(hostHeaderProblem).optional(),
+    insecure_skip_verify: z.boolean().default(false),
+  }).transform((t, ctx): UpstreamTlsConfig => {
+    if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
+      ctx.addIssue({ code: 'custom', message: ': cert_file and key_file go together (client certificate for mTLS); give both or neither' });
+      return z.NEVER;
+    }
+    const ca = pem(ctx, 'ca_file', t.ca_file);
+    const cert = pem(ctx, 'cert_file', t.cert_file);
+    const key = pem(ctx, 'key_file', t.key_file);
+    if ((t.ca_file !== undefined && ca === undefined) || (t.cert_file !== undefined && (cert === undefined || key === undefined))) return z.NEVER;
+    return { ca, cert, key, server_name: t.server_name, insecure_skip_verify: t.insecure_skip_verify };
+  });
 
   const upstream = strict({
     url: z.string().transform((v, ctx) => {
@@ -253,14 +312,39 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     timeout: duration({ allowZero: false }).default(DEFAULTS.upstream_timeout_ms),
     bearer_token: z.string().optional(),
     bearer_token_file: z.string().optional(),
+    basic_auth: upstreamBasicAuth.optional(),
+    tls: upstreamTls.optional(),
+    headers: z.record(z.string(), z.union([z.string(), strict({ value_file: z.string() })])).default({}),
+    host: checked(hostHeaderProblem).optional(),
   }).transform((u, ctx): UpstreamConfig => {
     if (u.bearer_token !== undefined && u.bearer_token_file !== undefined) {
       ctx.addIssue({ code: 'custom', message: ': has bearer_token and bearer_token_file; keep at most one' });
       return z.NEVER;
     }
+    if (u.basic_auth !== undefined && (u.bearer_token !== undefined || u.bearer_token_file !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: ': has bearer_token and basic_auth; keep at most one upstream credential' });
+      return z.NEVER;
+    }
+    if (u.tls !== undefined && !u.url.startsWith('https:')) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: ': is set but upstream.url is not https; write the URL as https://…' });
+      return z.NEVER;
+    }
     const token = resolveSecret(ctx, sc, 'bearer_token', u.bearer_token, u.bearer_token_file, tokenProblem);
     if (token === undefined && (u.bearer_token !== undefined || u.bearer_token_file !== undefined)) return z.NEVER;
-    return { url: u.url, timeout_ms: u.timeout, bearer_token: token };
+    const headers: Record<string, string> = {};
+    for (const [name, v] of Object.entries(u.headers)) {
+      const np = upstreamHeaderNameProblem(name);
+      if (np !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: np });
+        continue;
+      }
+      const read = typeof v === 'string' ? { ok: true as const, value: v } : readSecretFile(v.value_file, sc.baseDir);
+      const path = typeof v === 'string' ? ['headers', name] : ['headers', name, 'value_file'];
+      const problem = read.ok ? headerValueProblem(read.value) : read.message.startsWith('is ') ? ` ${read.message}` : `: ${read.message}`;
+      if (problem !== undefined || !read.ok) ctx.addIssue({ code: 'custom', path, message: problem ?? '' });
+      else headers[name] = read.value;
+    }
+    return { url: u.url, timeout_ms: u.timeout, bearer_token: token, basic_auth: u.basic_auth, tls: u.tls, headers, host: u.host };
   }).transform((u): Config['upstreams'] => ({ prometheus: u }));
 
   const enforce = strict({
@@ -270,6 +354,9 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     select_param: checked(paramNameProblem).default(DEFAULTS.select_param),
     select_header: checked(headerNameProblem).default(DEFAULTS.select_header),
     reject_foreign_tenant: z.boolean().default(DEFAULTS.reject_foreign_tenant),
+    allow_stats: z.boolean().default(false),
+    allow_status_flags: z.boolean().default(false),
+    all_tenants: explicitTenants.optional(),
   }).prefault({}).superRefine((e, ctx) => {
     const tenancyHeaders = new Set(['x-scope-orgid', 'thanos-tenant', 'x-prom-label-policy', e.header.toLowerCase()]);
     if (tenancyHeaders.has(e.select_header.toLowerCase())) {
@@ -329,11 +416,23 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     groups: grantMap(groupProblem).prefault({}),
   }).prefault({});
 
+  const params = strict({
+    unknown: z.enum(['forward', 'drop']).default(DEFAULTS.unknown_params),
+  }).prefault({});
+
   const log = strict({
     level: z.enum(['error', 'warn', 'info', 'debug']).default(DEFAULTS.log_level),
   }).prefault({});
 
-  return strict({ server, upstream, enforce, promql, limits, auth, access, log }).transform(({ upstream: upstreams, ...rest }): Config => ({ ...rest, upstreams }));
+  return strict({ server, upstream, enforce, params, promql, limits, auth, access, log }).superRefine((c, ctx) => {
+    // A static tenant header would fight the one header modes set.
+    const tenantHeader = c.enforce.header.toLowerCase();
+    for (const name of Object.keys(c.upstream.prometheus.headers ?? {})) {
+      if (c.enforce.mode !== 'label' && name.toLowerCase() === tenantHeader) {
+        ctx.addIssue({ code: 'custom', path: ['upstream', 'headers', name], message: `: is the tenant header promfence sets in enforce.mode ${c.enforce.mode}; remove it` });
+      }
+    }
+  }).transform(({ upstream: upstreams, ...rest }): Config => ({ ...rest, upstreams }));
 }
 
 /** Formats a zod issue path as a config key path: `auth.bearer_tokens[2].token`, `access.subjects["system:sa"]`. */

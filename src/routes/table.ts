@@ -19,6 +19,7 @@
 import { HttpError } from '../http/errors.ts';
 import { encodeComponent, percentDecode } from '../http/percent.ts';
 import type { ForwardTarget, Method, PlanInput, PromQLParams, ResponseMode, Route, RouteMatch } from './types.ts';
+import { ALERTS_ROUTE, EXPLAIN_ROUTE, METADATA_ROUTE, RULES_ROUTE, forbiddenEndpoint, routeDisabled } from './read-api.ts';
 
 const INSTANT = ['time', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
 const RANGE = ['start', 'end', 'step', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
@@ -35,11 +36,12 @@ export function forwardToPrometheus(input: PlanInput): ForwardTarget {
   return { upstream: 'prometheus', method: input.method, path: input.path, params: input.params, headers: input.tenancyHeaders };
 }
 
-function route(name: string, path: string, methods: readonly Method[], promql: PromQLParams, singular: readonly string[], opts: { tenantScoped?: boolean; response?: ResponseMode } = {}): Route {
+function route(name: string, path: string, methods: readonly Method[], promql: PromQLParams, singular: readonly string[], opts: { tenantScoped?: boolean; response?: ResponseMode; enabledBy?: string } = {}): Route {
   const all = promql === 'query' ? ['query', ...singular] : [...singular];
   return Object.freeze({
     name, path, methods: Object.freeze([...methods]), promql, singular: Object.freeze(all),
     tenantScoped: opts.tenantScoped ?? true, plan: forwardToPrometheus, response: opts.response ?? JSON_STREAM,
+    ...(opts.enabledBy === undefined ? {} : { enabledBy: opts.enabledBy }),
   });
 }
 
@@ -56,6 +58,16 @@ export const ROUTES: readonly Route[] = Object.freeze([
   // empty 200 without match[]; for all tenants nothing is added, so that stays true).
   route('federate', '/federate', ['GET'], 'match', [], { response: EXPOSITION_STREAM }),
   route('buildinfo', '/api/v1/status/buildinfo', ['GET'], 'none', [], { tenantScoped: false }),
+  // The read API of issue #8 (./read-api.ts): Thanos explain routes, parse_query, rules,
+  // alerts, metadata, the opt-in status/flags and promfence's own explain endpoint.
+  route('query_explain', '/api/v1/query_explain', ['GET', 'POST'], 'query', INSTANT),
+  route('query_range_explain', '/api/v1/query_range_explain', ['GET', 'POST'], 'query', RANGE),
+  route('parse_query', '/api/v1/parse_query', ['GET', 'POST'], 'query', []),
+  RULES_ROUTE,
+  ALERTS_ROUTE,
+  METADATA_ROUTE,
+  route('status_flags', '/api/v1/status/flags', ['GET'], 'none', [], { tenantScoped: false, enabledBy: 'allow_status_flags' }),
+  EXPLAIN_ROUTE,
 ]);
 
 interface PatternRoute {
@@ -72,7 +84,7 @@ const PATTERNS: readonly PatternRoute[] = ROUTES.filter((r) => r.path.includes('
 });
 
 /** Strict decoding of one path segment (Go's PathUnescape: `+` stays `+`); null when invalid. */
-function decodeSegment(seg: string): string | null {
+export function decodeSegment(seg: string): string | null {
   for (let i = 0; i < seg.length; i++) if (seg.charCodeAt(i) > 0xff) return null;
   return percentDecode(Buffer.from(seg, 'latin1'), false);
 }
@@ -103,13 +115,19 @@ export function matchRoute(rawPath: string): RouteMatch | undefined {
  *
  * @param rawUrl the raw request target (`req.url` before any rewriting), e.g. `/api/v1/query?x=1`
  * @param method the request method
- * @throws HttpError `unknown_route` (404) when the path is not in the table,
+ * @param opts.enabled configuration switches that are on (`allow_status_flags`), for routes with `enabledBy`
+ * @throws HttpError `forbidden_endpoint` (403) for an endpoint the policy table refuses
+ *   (./read-api.ts `FORBIDDEN_ENDPOINTS`) or a route whose switch is off,
+ *   `unknown_route` (404) when the path is not in the table,
  *   `method_not_allowed` (405, header `Allow: GET, POST`) when the method is not allowed
  */
-export function resolveRoute(rawUrl: string, method: string): RouteMatch {
+export function resolveRoute(rawUrl: string, method: string, opts: { enabled?: ReadonlySet<string> } = {}): RouteMatch {
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const match = matchRoute(rawPath);
+  // The endpoint policy table (./read-api.ts): endpoints refused as policy get 403, not 404.
+  if (!match) forbiddenEndpoint(rawPath);
+  if (match?.route.enabledBy !== undefined && !opts.enabled?.has(match.route.enabledBy)) routeDisabled(match.route);
   if (!match) {
     throw new HttpError('unknown_route', 'unknown or unsupported API endpoint (promfence serves an allow-list of the Prometheus query API; paths must be exact, e.g. /api/v1/query)');
   }

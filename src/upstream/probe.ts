@@ -16,7 +16,8 @@ export interface BuildInfo {
   readonly version: string | undefined;
 }
 
-function readBounded(res: IncomingMessage, limit: number): Promise<Buffer> {
+/** Reads a whole answer, at most `limit` bytes (rejects beyond, or when the answer is cut short). */
+export function readBounded(res: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

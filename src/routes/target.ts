@@ -1,0 +1,57 @@
+/**
+ * The request target before routing: `server.path_prefix` removed, then a per-team prefix
+ * `/tenants/<id>` read off (design.md, "Per-team endpoints"):
+ *
+ * ```
+ * /prometheus/tenants/team-fruit/api/v1/query?query=up
+ *  └ prefix ─┘└── team path ────┘└ routed path + query ┘
+ * ```
+ *
+ * The tenant segment is decoded strictly (like a route's variable segment) and must be a
+ * valid tenant ID other than `*`. Anything that does not fit is 404 `unknown_route` (the
+ * route table's path policy: promfence never guesses).
+ */
+import { quoteForMessage, tenantIdProblem } from '../access/tenant-id.ts';
+import { HttpError } from '../http/errors.ts';
+import { decodeSegment } from './table.ts';
+
+/** The per-team path prefix. */
+export const TENANT_PATH = '/tenants/';
+
+/** A request target split for routing. */
+export interface Target {
+  /** The target to route: path (without prefixes) and query string, e.g. `/api/v1/query?query=up`. */
+  readonly url: string;
+  /** The tenant of a `/tenants/<id>/…` path, decoded. */
+  readonly tenant: string | undefined;
+}
+
+function unknown(): HttpError {
+  return new HttpError('unknown_route', 'unknown or unsupported API endpoint (promfence serves an allow-list of the Prometheus query API; paths must be exact, e.g. /api/v1/query)');
+}
+
+/**
+ * Splits a raw request target.
+ *
+ * @param rawUrl `req.url` as received
+ * @param pathPrefix `server.path_prefix` (`''` = none; else `/seg…` without trailing `/`)
+ * @throws HttpError `unknown_route` (404) when the prefix is missing or the team path is
+ *   malformed; `invalid_parameter` (400) for a tenant segment that is not a tenant ID
+ * @example splitTarget('/p/tenants/a/api/v1/query?x', '/p') // → { url: '/api/v1/query?x', tenant: 'a' }
+ */
+export function splitTarget(rawUrl: string, pathPrefix: string): Target {
+  let url = rawUrl;
+  if (pathPrefix !== '') {
+    if (!url.startsWith(pathPrefix + '/')) throw unknown();
+    url = url.slice(pathPrefix.length);
+  }
+  if (!url.startsWith(TENANT_PATH)) return { url, tenant: undefined };
+  const rest = url.slice(TENANT_PATH.length);
+  const end = rest.search(/[/?#]/);
+  if (end <= 0 || rest[end] !== '/') throw unknown();
+  const tenant = decodeSegment(rest.slice(0, end));
+  if (tenant === null || tenant === '' || tenant === '.' || tenant === '..') throw unknown();
+  const problem = tenantIdProblem(tenant, false);
+  if (problem !== undefined) throw new HttpError('invalid_parameter', `invalid tenant ${quoteForMessage(tenant)} in the request path ${TENANT_PATH}<tenant>/: it ${problem}`);
+  return { url: rest.slice(end), tenant };
+}
