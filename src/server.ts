@@ -19,6 +19,7 @@ import { splitHostPort } from './config/values.ts';
 import { sendError } from './http/error-handler.ts';
 import { ERROR_TABLE, HttpError, errorBody, type ErrorCode } from './http/errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
+import { setListenerScope } from './http/listener-scope.ts';
 
 /** How long a graceful shutdown waits for in-flight requests before cutting them, in ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -29,6 +30,8 @@ export interface RunningServer {
   readonly url: string;
   /** The node:http server (tests use it for raw sockets). */
   readonly server: http.Server;
+  /** The `server.listeners[]` listeners, in configuration order: base URL and tenants. */
+  readonly listeners: ReadonlyArray<{ readonly url: string; readonly tenants: readonly string[]; readonly server: http.Server }>;
   /** The application currently serving new requests. */
   readonly app: App;
   /**
@@ -116,8 +119,23 @@ function retireIfIdle(g: Generation): void {
   if (g.retired && g.inflight === 0) g.app.close();
 }
 
+/** Listens on `addr`; resolves with the base URL actually bound (the real port when 0 was asked). */
+async function listenOn(server: http.Server, addr: { host: string; port: number }): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ host: addr.host, port: addr.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return `http://${shownHost}:${bound.port}`;
+}
+
 /**
- * Starts the gateway on `config.server.listen`.
+ * Starts the gateway on `config.server.listen` (and each `server.listeners[]` entry).
  *
  * @param config validated configuration
  * @param deps collaborators for {@link createApp}; `deps.logger` also receives `listening`
@@ -148,46 +166,60 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     res.once('close', done);
     g.app.handler(req, res);
   };
-  const server = http.createServer({ maxHeaderSize: config.server.max_header_bytes, requireHostHeader: false }, pipelined(serve));
-  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
-  });
-  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
-    writeRawError(socket, 'bad_request', 'method CONNECT is not supported');
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const code = err.code ?? '';
-    if (code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent) {
-      socket.destroy();
-      return;
-    }
-    logger.warn('client error', { code, error: err.message });
-    if (code === 'HPE_HEADER_OVERFLOW') {
-      writeRawError(socket, 'headers_too_large', `request headers larger than ${config.server.max_header_bytes} bytes (server.max_header_bytes)`);
-    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      writeRawError(socket, 'request_timeout', 'the request was not received in time');
-    } else {
-      writeRawError(socket, 'bad_request', 'malformed HTTP request');
-    }
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen({ host: addr.host, port: addr.port }, () => {
-      server.off('error', onError);
-      resolve();
+  const createListener = (handler: http.RequestListener): http.Server => {
+    const server = http.createServer({ maxHeaderSize: config.server.max_header_bytes, requireHostHeader: false }, pipelined(handler));
+    server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
     });
-  });
-  const bound = server.address() as AddressInfo;
-  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  const url = `http://${shownHost}:${bound.port}`;
+    server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+      writeRawError(socket, 'bad_request', 'method CONNECT is not supported');
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = err.code ?? '';
+      if (code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent) {
+        socket.destroy();
+        return;
+      }
+      logger.warn('client error', { code, error: err.message });
+      if (code === 'HPE_HEADER_OVERFLOW') {
+        writeRawError(socket, 'headers_too_large', `request headers larger than ${config.server.max_header_bytes} bytes (server.max_header_bytes)`);
+      } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        writeRawError(socket, 'request_timeout', 'the request was not received in time');
+      } else {
+        writeRawError(socket, 'bad_request', 'malformed HTTP request');
+      }
+    });
+    return server;
+  };
+  const server = createListener(serve);
+
+  const url = await listenOn(server, addr);
   logger.info('listening', { url, upstream: new URL(config.upstreams.prometheus.url).origin });
+  // server.listeners[]: one more listener per entry, each request tagged with its tenant scope.
+  const listeners: Array<{ url: string; tenants: readonly string[]; server: http.Server }> = [];
+  try {
+    for (const l of config.server.listeners ?? []) {
+      const scope = { tenants: l.tenants, source: `listener ${l.listen}` };
+      const extra = createListener((req, res) => {
+        setListenerScope(req, scope);
+        serve(req, res);
+      });
+      const at = splitHostPort(l.listen);
+      if (at === undefined) throw new RangeError(`invalid server.listeners listen ${JSON.stringify(l.listen)}: expected host:port`);
+      listeners.push({ url: await listenOn(extra, at), tenants: l.tenants, server: extra });
+      logger.info('listening', { url: listeners[listeners.length - 1]?.url, tenants: l.tenants.join(',') });
+    }
+  } catch (err) {
+    for (const s of [server, ...listeners.map((l) => l.server)]) s.close();
+    current.app.close();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
     url,
     server,
+    listeners,
     get app() {
       return current.app;
     },
@@ -200,15 +232,21 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+        const all = [server, ...listeners.map((l) => l.server)];
+        const force = setTimeout(() => all.forEach((s) => s.closeAllConnections()), SHUTDOWN_GRACE_MS);
         force.unref();
-        server.close(() => {
+        let open = all.length;
+        const closed = () => {
+          if (--open > 0) return;
           clearTimeout(force);
           current.retired = true;
           retireIfIdle(current);
           resolve();
-        });
-        server.closeIdleConnections();
+        };
+        for (const s of all) {
+          s.close(closed);
+          s.closeIdleConnections();
+        }
       });
       return closing;
     },
