@@ -30,8 +30,10 @@ export function scopeTenants(granted: TenantSet, scope: TenantScope, subject: st
   const allowed = new Set(granted.tenants);
   const kept = scope.tenants.filter((t) => allowed.has(t));
   if (kept.length === 0) {
-    const what = scope.tenants.length === 1 ? `tenant ${quoteForMessage(scope.tenants[0] as string)}` : `none of the tenants ${scope.tenants.join(', ')}`;
-    throw new AccessError('forbidden_tenant', `${what} (${scope.source}) is not granted to subject ${quoteForMessage(subject)}`);
+    const message = scope.tenants.length === 1
+      ? `tenant ${quoteForMessage(scope.tenants[0] as string)} (${scope.source}) is not granted to subject ${quoteForMessage(subject)}`
+      : `none of the tenants ${scope.tenants.join(', ')} (${scope.source}) is granted to subject ${quoteForMessage(subject)}`;
+    throw new AccessError('forbidden_tenant', message);
   }
   return tenantList(kept);
 }

@@ -280,7 +280,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
 
   /** A PEM file read at load time (its path relative to the config file). */
   const pem = (ctx: Ctx, key: string, path: string | undefined): string | undefined =>
-    path === undefined ? undefined : resolveSecret(ctx, sc, key.replace(/_file$/, ''), undefined, path, (v) => (v.includes('-----BEGIN ') ? undefined : ': the file is not PEM (no "-----BEGIN" line)'));
+    path === undefined ? undefined : resolveSecret(ctx, sc, key.replace(/_file$/, ''), undefined, path, (v) => (v.includes('-----BEGIN ') ? undefined : ' is not PEM (no "-----BEGIN" line)'));
 
   const upstreamTls = strict({
     ca_file: z.string().optional(),
@@ -427,7 +427,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
   return strict({ server, upstream, enforce, params, promql, limits, auth, access, log }).superRefine((c, ctx) => {
     // A static tenant header would fight the one header modes set.
     const tenantHeader = c.enforce.header.toLowerCase();
-    for (const name of Object.keys(c.upstream.prometheus.headers ?? {})) {
+    for (const name of Object.keys(c.upstream?.prometheus?.headers ?? {})) {
       if (c.enforce.mode !== 'label' && name.toLowerCase() === tenantHeader) {
         ctx.addIssue({ code: 'custom', path: ['upstream', 'headers', name], message: `: is the tenant header promfence sets in enforce.mode ${c.enforce.mode}; remove it` });
       }
