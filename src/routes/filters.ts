@@ -100,8 +100,21 @@ export function metadataLimit(value: string | undefined): number | undefined {
 }
 
 /**
+ * Suffixes of the series of one metric family (Prometheus text format and OpenMetrics): the
+ * metadata of a histogram `x` is keyed `x` while its series are `x_bucket`, `x_sum`,
+ * `x_count`; an OpenMetrics counter `x` has series `x_total` (and `x_created`).
+ */
+export const FAMILY_SUFFIXES: readonly string[] = Object.freeze(['_total', '_created', '_bucket', '_sum', '_count', '_info', '_gcount', '_gsum']);
+
+/** Whether the metadata name `metric` belongs to a family one of whose series names is visible. */
+function familyVisible(metric: string, names: ReadonlySet<string>): boolean {
+  return names.has(metric) || FAMILY_SUFFIXES.some((s) => names.has(metric + s));
+}
+
+/**
  * `GET /api/v1/metadata`: keeps the metrics among `ctx.metricNames` (all when the policy is
- * unrestricted), then applies the request's `limit` (the number of metrics; promfence applies
+ * unrestricted; a family name counts when one of its series names is there, see
+ * {@link FAMILY_SUFFIXES}), then applies the request's `limit` (the number of metrics; promfence applies
  * it after filtering, so it never forwards it: the upstream would cut before the filter).
  *
  * @throws FilterShapeError when `data` is not an object, or when the policy is restricted and
@@ -116,7 +129,7 @@ export function filterMetadata(body: unknown, ctx: FilterContext): unknown {
   let n = 0;
   for (const [metric, entries] of Object.entries(data)) {
     if (limit !== undefined && n >= limit) break;
-    if (names !== undefined && !names.has(metric)) continue;
+    if (names !== undefined && !familyVisible(metric, names)) continue;
     out[metric] = entries;
     n++;
   }

@@ -59,13 +59,15 @@ const ALERTS = {
 const METADATA: Record<string, Array<Record<string, string>>> = {
   fruit_total: [{ type: 'counter', help: 'fruit', unit: '' }],
   fruit_weight: [{ type: 'gauge', help: 'kg', unit: '' }],
+  fruit_ripeness_seconds: [{ type: 'histogram', help: 'a family whose series are _bucket, _sum, _count', unit: '' }],
   veggie_total: [{ type: 'counter', help: 'veggie', unit: '' }],
+  veggie_size: [{ type: 'histogram', help: 'veggie sizes', unit: '' }],
   secret_platform: [{ type: 'gauge', help: 'secret', unit: '' }],
 };
 const NAMES: Record<string, string[]> = {
-  '{tenant="team-fruit"}': ['fruit_total', 'fruit_weight'],
-  '{tenant="team-veggie"}': ['veggie_total'],
-  '{tenant=~"team-fruit|team-veggie"}': ['fruit_total', 'fruit_weight', 'veggie_total'],
+  '{tenant="team-fruit"}': ['fruit_ripeness_seconds_bucket', 'fruit_ripeness_seconds_count', 'fruit_ripeness_seconds_sum', 'fruit_total', 'fruit_weight'],
+  '{tenant="team-veggie"}': ['veggie_size_bucket', 'veggie_total'],
+  '{tenant=~"team-fruit|team-veggie"}': ['fruit_ripeness_seconds_bucket', 'fruit_total', 'fruit_weight', 'veggie_size_count', 'veggie_total'],
 };
 
 let up: RecordingUpstream;
@@ -196,7 +198,7 @@ describe('rules and alerts, filtered by labels', () => {
 describe('metadata: only the caller\'s metric names', () => {
   it('alice gets team-fruit metrics; the lookup is the enforced label/__name__/values', async () => {
     const res = await request(app()).get('/api/v1/metadata').set('Authorization', ALICE).expect(200);
-    assert.deepEqual(Object.keys(res.body.data as object), ['fruit_total', 'fruit_weight']);
+    assert.deepEqual(Object.keys(res.body.data as object), ['fruit_total', 'fruit_weight', 'fruit_ripeness_seconds']);
     const lookup = up.requests.find((r) => r.path === '/api/v1/label/__name__/values')!;
     assert.deepEqual(pairs(lookup.query), [['match[]', '{tenant="team-fruit"}']]);
   });
@@ -209,7 +211,7 @@ describe('metadata: only the caller\'s metric names', () => {
     const none = await request(app()).get('/api/v1/metadata?limit=0').set('Authorization', TOM).expect(200);
     assert.deepEqual(none.body.data, {});
     const neg = await request(app()).get('/api/v1/metadata?limit=-1').set('Authorization', TOM).expect(200);
-    assert.deepEqual(Object.keys(neg.body.data as object), ['fruit_total', 'fruit_weight', 'veggie_total']);
+    assert.deepEqual(Object.keys(neg.body.data as object), ['fruit_total', 'fruit_weight', 'fruit_ripeness_seconds', 'veggie_total', 'veggie_size']);
   });
 
   it('a limit that is not a number is 400, like Prometheus', async () => {
