@@ -132,7 +132,7 @@ describe('prometheus-query on per-team data source URLs (tom, basic auth)', () =
       const r = await driver(team).instantQuery('sum by (tenant) (shared_queue_depth)');
       assert.deepEqual(r.result.map((s: { metric: { labels: Record<string, string> } }) => s.metric.labels['tenant']).sort(), want);
       const alerts = await driver(team).alerts();
-      assert.deepEqual([...new Set(alerts.map((a: { labels: Record<string, string> }) => a.labels['tenant']))].sort(), want);
+      assert.deepEqual([...new Set(alerts.map((a) => (a.labels as Record<string, string>)['tenant']))].sort(), want);
       const groups = await driver(team).rules();
       assert.ok(groups.length > 0);
       const meta = (await driver(team).metadata()) as Record<string, unknown>;
