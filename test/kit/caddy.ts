@@ -32,10 +32,10 @@ export function requireCaddy(): string {
  *
  * @param caddyfile the Caddyfile text
  * @param env environment for `{$NAME}` placeholders
- * @param ready polled every 100 ms (60 s at most)
+ * @param ready polled every 100 ms (60 s at most), with Caddy's data directory
  * @throws Error with Caddy's log when it exits or is not ready in time
  */
-export async function startCaddy(caddyfile: string, env: Record<string, string>, ready: () => Promise<boolean>): Promise<RunningCaddy> {
+export async function startCaddy(caddyfile: string, env: Record<string, string>, ready: (dataDir: string) => Promise<boolean>): Promise<RunningCaddy> {
   const bin = requireCaddy();
   const work = mkdtempSync(join(tmpdir(), 'promfence-caddy-'));
   const file = join(work, 'Caddyfile');
@@ -65,7 +65,7 @@ export async function startCaddy(caddyfile: string, env: Record<string, string>,
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline && child.exitCode === null) {
     try {
-      if (await ready()) return { dataDir, stop };
+      if (await ready(dataDir)) return { dataDir, stop };
     } catch {
       /* not yet */
     }
