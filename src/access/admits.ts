@@ -13,7 +13,7 @@
  * Framework-free; bounded work per call (see {@link re2ToJs} for the limits).
  */
 import { LRUCache } from 'lru-cache';
-import { literalAlternatives, type AccessPolicy, type LabelMatcher, type MatcherSet } from './policy.ts';
+import { matcherAccepts, type AccessPolicy, type LabelMatcher, type MatcherSet } from './policy.ts';
 
 /** Labels of one object: name → value (a missing name means the empty value). */
 export type Labels = Readonly<Record<string, unknown>>;
@@ -178,23 +178,11 @@ function compile(pattern: string): RegExp | undefined {
  *   also values longer than {@link MAX_REGEX_INPUT})
  */
 export function matcherMatches(m: LabelMatcher, value: string): boolean | undefined {
-  switch (m.op) {
-    case '=': return m.value === value;
-    case '!=': return m.value !== value;
-    case '=~':
-    case '!~': {
-      const alts = literalAlternatives(m.value);
-      let hit: boolean;
-      if (alts !== undefined) {
-        hit = alts.includes(value);
-      } else {
-        const re = compile(m.value);
-        if (re === undefined || value.length > MAX_REGEX_INPUT) return undefined;
-        hit = re.test(value);
-      }
-      return m.op === '=~' ? hit : !hit;
-    }
-  }
+  const exact = matcherAccepts(m, value);
+  if (exact !== undefined || m.op === '=' || m.op === '!=') return exact;
+  const re = compile(m.value);
+  if (re === undefined || value.length > MAX_REGEX_INPUT) return undefined;
+  return re.test(value) === (m.op === '=~');
 }
 
 function labelValue(labels: Labels, name: string): string | undefined {

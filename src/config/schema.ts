@@ -113,29 +113,26 @@ function duration(opts: { allowZero: boolean }) {
   });
 }
 
+/** A non-empty, de-duplicated list of tenant IDs; `"*"` accepted only when `allowWildcard`. */
+function tenantIds(allowWildcard: boolean, emptyMessage: string) {
+  return z
+    .array(z.string().superRefine((v, ctx) => {
+      const p = tenantIdProblem(v, allowWildcard);
+      if (p !== undefined) ctx.addIssue({ code: 'custom', message: `: tenant ${JSON.stringify(v)} ${p}` });
+    }))
+    .superRefine((v, ctx) => {
+      if (v.length === 0) ctx.addIssue({ code: 'custom', message: emptyMessage });
+    })
+    .transform((v) => [...new Set(v)]);
+}
+
 /** A list of tenant IDs (non-empty; lone "*" = all). */
-const tenantListSchema = z
-  .array(z.string().superRefine((v, ctx) => {
-    const p = tenantIdProblem(v, true);
-    if (p !== undefined) ctx.addIssue({ code: 'custom', message: `: tenant ${JSON.stringify(v)} ${p}` });
-  }))
-  .superRefine((v, ctx) => {
-    if (v.length === 0) ctx.addIssue({ code: 'custom', message: ' is empty; list at least one tenant ("*" = all tenants), or remove the entry' });
-  })
-  .transform((v) => [...new Set(v)]);
+const tenantListSchema = tenantIds(true, ' is empty; list at least one tenant ("*" = all tenants), or remove the entry');
 
 const groupsSchema = z.array(checked(groupProblem)).transform((v) => [...new Set(v)]);
 
 /** A list of explicit tenant IDs ("*" not allowed): server.listeners[].tenants, enforce.all_tenants. */
-const explicitTenants = z
-  .array(z.string().superRefine((v, ctx) => {
-    const p = tenantIdProblem(v, false);
-    if (p !== undefined) ctx.addIssue({ code: 'custom', message: `: tenant ${JSON.stringify(v)} ${p}` });
-  }))
-  .superRefine((v, ctx) => {
-    if (v.length === 0) ctx.addIssue({ code: 'custom', message: ' is empty; list at least one tenant' });
-  })
-  .transform((v) => [...new Set(v)]);
+const explicitTenants = tenantIds(false, ' is empty; list at least one tenant');
 
 /** A null-prototype copy, so lookups of "constructor"/"__proto__" never reach Object.prototype. */
 function nullProto<V>(record: Record<string, V>): Record<string, V> {

@@ -4,10 +4,10 @@
  * live there, never in the real home; nothing reaches an ACME server: sites use `tls internal`
  * or plain HTTP).
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killGroup, spawnWatched } from '../../scripts/demo-process.ts';
+import { startWatched } from './watched.ts';
 
 /** A running Caddy. */
 export interface RunningCaddy {
@@ -41,29 +41,11 @@ export async function startCaddy(caddyfile: string, env: Record<string, string>,
   const file = join(work, 'Caddyfile');
   writeFileSync(file, caddyfile);
   const dataDir = join(work, 'data');
-  const child = spawnWatched(bin, ['run', '--adapter', 'caddyfile', '--config', file], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work, XDG_DATA_HOME: dataDir, XDG_CONFIG_HOME: join(work, 'config'), ...env },
-  }, work);
-  child.unref();
-  let log = '';
-  for (const s of [child.stdout, child.stderr]) {
-    s?.setEncoding('utf8');
-    s?.on('data', (d: string) => {
-      log = (log + d).slice(-6000);
-    });
-    (s as unknown as { unref?: () => void } | null)?.unref?.();
-  }
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const stop = async () => {
-    killGroup(child, 'SIGTERM');
-    const t = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
-    rmSync(work, { recursive: true, force: true });
-  };
+  const proc = startWatched(bin, ['run', '--adapter', 'caddyfile', '--config', file], work,
+    { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: work, XDG_DATA_HOME: dataDir, XDG_CONFIG_HOME: join(work, 'config'), ...env });
+  const stop = () => proc.stop();
   const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && child.exitCode === null) {
+  while (Date.now() < deadline && !proc.exited()) {
     try {
       if (await ready(dataDir)) return { dataDir, stop };
     } catch {
@@ -72,5 +54,5 @@ export async function startCaddy(caddyfile: string, env: Record<string, string>,
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
-  throw new Error(`caddy did not become ready: ${log}`);
+  throw new Error(`caddy did not become ready: ${proc.log()}`);
 }

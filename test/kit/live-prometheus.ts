@@ -12,12 +12,11 @@
  * Same process discipline as ./prometheus.ts (own process group, watchdog, free ports).
  */
 import http from 'node:http';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killGroup, spawnWatched } from '../../scripts/demo-process.ts';
+import { startWatched } from './watched.ts';
 import { findFreePort, requirePrometheus } from './prometheus.ts';
 
 /** The exporter's exposition (OpenMetrics 1.0): what each tenant owns. */
@@ -123,30 +122,18 @@ export async function startLivePrometheus(): Promise<LivePrometheus> {
   ].join('\n'));
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawnWatched(bins.prometheus, [
+  const proc = startWatched(bins.prometheus, [
     `--config.file=${join(work, 'prometheus.yml')}`, `--storage.tsdb.path=${join(work, 'data')}`, `--web.listen-address=127.0.0.1:${port}`,
     '--enable-feature=exemplar-storage', '--log.level=warn',
-  ], { stdio: ['ignore', 'ignore', 'pipe'] }, work);
-  child.unref();
-  let log = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (d: string) => {
-    log = (log + d).slice(-4000);
-  });
-  (child.stderr as unknown as { unref?: () => void } | null)?.unref?.();
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  ], work);
   const stop = async () => {
-    killGroup(child, 'SIGTERM');
-    const t = setTimeout(() => killGroup(child, 'SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(t);
+    await proc.stop();
     exporter.closeAllConnections();
     await new Promise((r) => exporter.close(r));
-    rmSync(work, { recursive: true, force: true });
   };
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) break;
+    if (proc.exited()) break;
     const alerts = await json(`${url}/api/v1/alerts`);
     const meta = await json(`${url}/api/v1/metadata`);
     const firing = ((alerts?.data as { alerts?: Array<{ state: string }> } | undefined)?.alerts ?? []).filter((a) => a.state === 'firing').length;
@@ -154,5 +141,5 @@ export async function startLivePrometheus(): Promise<LivePrometheus> {
     await new Promise((r) => setTimeout(r, 200));
   }
   await stop();
-  throw new Error(`live Prometheus did not fire its alerts in time; log: ${log}`);
+  throw new Error(`live Prometheus did not fire its alerts in time; log: ${proc.log()}`);
 }
