@@ -161,6 +161,7 @@ export function re2ToJs(re: string): RegExp | undefined {
 const compiled = new LRUCache<string, { re: RegExp | undefined }>({ max: 512 });
 
 function compile(pattern: string): RegExp | undefined {
+  if (pattern.length > MAX_REGEX_PATTERN) return undefined; // never a cache key of unbounded size
   let hit = compiled.get(pattern);
   if (hit === undefined) {
     hit = { re: re2ToJs(pattern) };
