@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import request from 'supertest';
 import { createApp } from '../../src/app.ts';
-import { ConfigError, parseConfig } from '../../src/config/load.ts';
+import { ConfigError, parseConfig, summarizeConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { startServer } from '../../src/server.ts';
@@ -140,6 +140,16 @@ describe('configuration of upstream access', () => {
     assert.equal(u.tls?.ca, read('ca.crt').replace(/\n$/, ''));
     assert.ok(u.tls?.key?.includes('PRIVATE KEY'));
     assert.deepEqual([u.tls?.server_name, u.tls?.insecure_skip_verify, u.basic_auth, u.headers, u.host], ['prom.internal', false, { username: 'gw', password: 'pw' }, { 'X-Api-Key': 'from-file', 'X-Org': 'o1' }, 'prom.internal']);
+  });
+  it('check-config\'s summary names the new keys (never a secret) and warns about insecure_skip_verify', () => {
+    const c = parse(base('{url: "https://prom:9090", tls: {insecure_skip_verify: true}, basic_auth: {username: gw, password: s3cret}, headers: {X-Org: o1}, host: prom.internal}',
+      'server: {path_prefix: /prometheus, listeners: [{listen: "127.0.0.1:9201", tenants: [a]}]}\n'));
+    const text = summarizeConfig(c).join('\n');
+    assert.match(text, /upstream: https:\/\/prom:9090 \(timeout 2m, sends basic credentials; TLS; headers X-Org; Host prom\.internal\)/);
+    assert.match(text, /path prefix: \/prometheus/);
+    assert.match(text, /listener: 127\.0\.0\.1:9201 -> tenants a/);
+    assert.match(text, /upstream\.tls\.insecure_skip_verify: the upstream's certificate is not verified/);
+    assert.equal(text.includes('s3cret') || text.includes('o1'), false);
   });
   const bad: Array<[string, string, string]> = [
     ['tls on http', base('{url: "http://prom:9090", tls: {insecure_skip_verify: true}}'), 'config: upstream.tls: is set but upstream.url is not https; write the URL as https://…'],
