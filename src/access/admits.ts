@@ -1,8 +1,9 @@
 /**
  * {@link policyAdmits}: whether an {@link AccessPolicy} lets a caller see one object that
  * carries labels but is not a series the upstream can scope by a selector — a recording or
- * alerting rule, an alert, a metric's metadata. The response filters (rules, alerts) and the
- * label-policy work rely on it.
+ * alerting rule, an alert, a metric's metadata. The response filters (rules, alerts,
+ * Alertmanager alerts) and the label-policy work rely on it; {@link policyCovers} decides
+ * whether a matcher list (a silence) stays inside the policy.
  *
  * Semantics follow Prometheus's label matching (model/labels/matcher.go): a label the object
  * does not carry has the empty value; `=` and `!=` compare exactly; `=~` and `!~` are RE2
@@ -13,10 +14,13 @@
  * Framework-free; bounded work per call (see {@link re2ToJs} for the limits).
  */
 import { LRUCache } from 'lru-cache';
-import { matcherAccepts, type AccessPolicy, type LabelMatcher, type MatcherSet } from './policy.ts';
+import { literalAlternatives, matcherAccepts, type AccessPolicy, type LabelMatcher, type MatcherSet } from './policy.ts';
 
 /** Labels of one object: name → value (a missing name means the empty value). */
 export type Labels = Readonly<Record<string, unknown>>;
+
+/** A label set of string values (Alertmanager alerts, series). */
+export type LabelSet = Readonly<Record<string, string>>;
 
 /** Longest label value a regex matcher is run on, in UTF-16 units; longer → undecided (not admitted). */
 export const MAX_REGEX_INPUT = 256;
@@ -186,6 +190,14 @@ export function matcherMatches(m: LabelMatcher, value: string): boolean | undefi
   return re.test(value) === (m.op === '=~');
 }
 
+/**
+ * {@link matcherMatches} as a decision: an undecided regex does not admit (fail closed), for
+ * either operator.
+ */
+export function matcherAdmits(m: LabelMatcher, value: string): boolean {
+  return matcherMatches(m, value) === true;
+}
+
 function labelValue(labels: Labels, name: string): string | undefined {
   if (!Object.hasOwn(labels, name)) return '';
   const v = labels[name];
@@ -214,4 +226,33 @@ export function policyAdmits(policy: AccessPolicy, labels: unknown): boolean {
   if (policy.selectors === undefined) return true;
   const l: Labels = typeof labels === 'object' && labels !== null && !Array.isArray(labels) ? (labels as Labels) : {};
   return policy.selectors.some((set) => setAdmits(set, l));
+}
+
+/**
+ * The finite set of values a positive matcher allows: `[v]` for `name="v"`, the alternatives
+ * of `name=~"a|b"` when it is a literal alternation; `undefined` for anything that does not
+ * pin the label to a finite set (negative matchers, real regexes).
+ */
+export function pinnedValues(m: LabelMatcher): string[] | undefined {
+  if (m.op === '=') return [m.value];
+  if (m.op === '=~') return literalAlternatives(m.value);
+  return undefined;
+}
+
+/**
+ * Whether `matchers` (AND-ed, like an Alertmanager silence's) can only select label sets the
+ * policy admits: for some matcher set of the policy, every policy matcher's label is pinned by
+ * one of `matchers` ({@link pinnedValues}) to values the policy matcher admits. Unrestricted
+ * covers everything. A matcher that also allows the empty value (`tenant=~"a|"`) does not pin:
+ * the empty value means "label missing", which no tenant grant admits.
+ *
+ * @example policyCovers(tenantPolicy('tenant', tenantList(['a', 'b'])), [{ name: 'tenant', op: '=~', value: 'a|b' }]) // → true
+ */
+export function policyCovers(policy: AccessPolicy, matchers: readonly LabelMatcher[]): boolean {
+  if (policy.selectors === undefined) return true;
+  return policy.selectors.some((set) => set.every((m) => matchers.some((x) => {
+    if (x.name !== m.name) return false;
+    const values = pinnedValues(x);
+    return values !== undefined && values.length > 0 && values.every((v) => matcherAdmits(m, v));
+  })));
 }

@@ -9,7 +9,10 @@ export {
   describePolicy, excludesTenant, literalAlternatives, matcherAccepts, policyKey, tenantMatcher, tenantPolicy, unrestrictedPolicy,
   type AccessPolicy, type LabelMatcher, type MatcherSet, type MatchOp,
 } from './policy.ts';
-export { MAX_REGEX_INPUT, MAX_REGEX_PATTERN, MAX_UNBOUNDED_REPEATS, matcherMatches, policyAdmits, re2ToJs, setAdmits, type Labels } from './admits.ts';
+export {
+  MAX_REGEX_INPUT, MAX_REGEX_PATTERN, MAX_UNBOUNDED_REPEATS, matcherAdmits, matcherMatches, pinnedValues, policyAdmits, policyCovers, re2ToJs, setAdmits,
+  type LabelSet, type Labels,
+} from './admits.ts';
 export { resolveScopedPolicy, scopeTenants, type TenantScope } from './scope.ts';
 export { grantedTenants, narrowTenants, parseTenantHeader, resolvePolicy, type Grants } from './resolve.ts';
 export { ALL_TENANTS_WILDCARD, MAX_TENANT_ID_BYTES, quoteForMessage, tenantIdProblem } from './tenant-id.ts';

@@ -16,12 +16,11 @@ import type { UpstreamClient } from '../upstream/client.ts';
 import { relay } from '../upstream/relay.ts';
 import type { SyntaxResolver } from '../upstream/syntax.ts';
 import { planRequest, type PlanOptions } from './plan.ts';
-import { resolveRoute } from './table.ts';
 import type { TenantScope } from '../access/scope.ts';
 import { policySelectors } from '../enforce/index.ts';
 import { listenerScope } from '../http/listener-scope.ts';
 import type { MetricNames } from './metric-names.ts';
-import { splitTarget, TENANT_PATH } from './target.ts';
+import { resolveTarget, splitTarget, TENANT_PATH } from './target.ts';
 import type { FilterContext, ForwardPlan, Method, UpstreamName } from './types.ts';
 
 /** What the gateway middleware needs (built once per app by src/app.ts). */
@@ -122,7 +121,7 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
       const principal = s.principal;
       if (principal === undefined) throw new HttpError('internal_error', 'gateway reached without authentication (wiring bug)');
       const target = splitTarget(req.url, deps.pathPrefix ?? '');
-      const match = resolveRoute(target.url, req.method, { enabled: deps.enabled ?? new Set() });
+      const match = resolveTarget(target.url, req.method, deps.enabled ?? new Set());
       s.route = match.route.name;
       const scopes: TenantScope[] = [];
       const listener = listenerScope(req);

@@ -19,7 +19,7 @@
 import { HttpError } from '../http/errors.ts';
 import { encodeComponent, percentDecode } from '../http/percent.ts';
 import type { ForwardTarget, Method, PlanInput, PromQLParams, ResponseMode, Route, RouteMatch } from './types.ts';
-import { ALERTS_ROUTE, EXPLAIN_ROUTE, METADATA_ROUTE, RULES_ROUTE, forbiddenEndpoint, routeDisabled } from './read-api.ts';
+import { ALERTS_ROUTE, EXPLAIN_ROUTE, METADATA_ROUTE, RULES_ROUTE } from './read-api.ts';
 
 const INSTANT = ['time', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
 const RANGE = ['start', 'end', 'step', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
@@ -115,19 +115,13 @@ export function matchRoute(rawPath: string): RouteMatch | undefined {
  *
  * @param rawUrl the raw request target (`req.url` before any rewriting), e.g. `/api/v1/query?x=1`
  * @param method the request method
- * @param opts.enabled configuration switches that are on (`allow_status_flags`), for routes with `enabledBy`
- * @throws HttpError `forbidden_endpoint` (403) for an endpoint the policy table refuses
- *   (./read-api.ts `FORBIDDEN_ENDPOINTS`) or a route whose switch is off,
- *   `unknown_route` (404) when the path is not in the table,
+ * @throws HttpError `unknown_route` (404) when the path is not in the table,
  *   `method_not_allowed` (405, header `Allow: GET, POST`) when the method is not allowed
  */
-export function resolveRoute(rawUrl: string, method: string, opts: { enabled?: ReadonlySet<string> } = {}): RouteMatch {
+export function resolveRoute(rawUrl: string, method: string): RouteMatch {
   const q = rawUrl.indexOf('?');
   const rawPath = q < 0 ? rawUrl : rawUrl.slice(0, q);
   const match = matchRoute(rawPath);
-  // The endpoint policy table (./read-api.ts): endpoints refused as policy get 403, not 404.
-  if (!match) forbiddenEndpoint(rawPath);
-  if (match?.route.enabledBy !== undefined && !opts.enabled?.has(match.route.enabledBy)) routeDisabled(match.route);
   if (!match) {
     throw new HttpError('unknown_route', 'unknown or unsupported API endpoint (promfence serves an allow-list of the Prometheus query API; paths must be exact, e.g. /api/v1/query)');
   }

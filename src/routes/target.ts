@@ -13,7 +13,9 @@
  */
 import { quoteForMessage, tenantIdProblem } from '../access/tenant-id.ts';
 import { HttpError } from '../http/errors.ts';
-import { decodeSegment } from './table.ts';
+import { forbiddenEndpoint, routeDisabled } from './read-api.ts';
+import { decodeSegment, matchRoute, resolveRoute } from './table.ts';
+import type { RouteMatch } from './types.ts';
 
 /** The per-team path prefix. */
 export const TENANT_PATH = '/tenants/';
@@ -54,4 +56,25 @@ export function splitTarget(rawUrl: string, pathPrefix: string): Target {
   const problem = tenantIdProblem(tenant, false);
   if (problem !== undefined) throw new HttpError('invalid_parameter', `invalid tenant ${quoteForMessage(tenant)} in the request path ${TENANT_PATH}<tenant>/: it ${problem}`);
   return { url: rest.slice(end), tenant };
+}
+
+/**
+ * Resolves a split target to its route, with the endpoint policy in front of the route table:
+ * a path of `FORBIDDEN_ENDPOINTS` (./read-api.ts) that no route serves is 403
+ * `forbidden_endpoint` (policy, not "not found"), and so is a route whose configuration
+ * switch (`Route.enabledBy`) is off — whatever the method. Everything else is
+ * {@link resolveRoute}'s (404, 405).
+ *
+ * @param url the target from {@link splitTarget}
+ * @param method the request method
+ * @param enabled configuration switches that are on (`allow_status_flags`)
+ * @throws HttpError `forbidden_endpoint` (403), `unknown_route` (404), `method_not_allowed` (405)
+ */
+export function resolveTarget(url: string, method: string, enabled: ReadonlySet<string>): RouteMatch {
+  const q = url.indexOf('?');
+  const rawPath = q < 0 ? url : url.slice(0, q);
+  const match = matchRoute(rawPath);
+  if (match === undefined) forbiddenEndpoint(rawPath);
+  else if (match.route.enabledBy !== undefined && !enabled.has(match.route.enabledBy)) routeDisabled(match.route);
+  return resolveRoute(url, method);
 }

@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  matcherMatches, policyAdmits, re2ToJs, tenantList, tenantPolicy, unrestrictedPolicy,
+  matcherAdmits, matcherMatches, pinnedValues, policyAdmits, policyCovers, re2ToJs, tenantList, tenantPolicy, unrestrictedPolicy,
   type AccessPolicy, type LabelMatcher, type MatchOp,
 } from '../../src/access/index.ts';
 
@@ -114,5 +114,29 @@ describe('matcherMatches: regex with RE2 semantics where JavaScript agrees', () 
     assert.ok(re);
     assert.equal(re.flags, 'u');
     assert.equal(re.source, '^(?:a|b[^\\n]c)$');
+  });
+});
+
+describe('matcherAdmits, pinnedValues, policyCovers (the API of the Alertmanager filters)', () => {
+  const fruit = tenantPolicy('tenant', tenantList(['team-fruit']));
+  const tomato = tenantPolicy('tenant', tenantList(['team-fruit', 'team-veggie']));
+  it('matcherAdmits is matcherMatches with undecided = not admitted', () => {
+    assert.equal(matcherAdmits(m('l', '=~', 'a.*'), 'ab'), true);
+    assert.equal(matcherAdmits(m('l', '=~', '(?i)a'), 'a'), false);
+    assert.equal(matcherAdmits(m('l', '!~', '(?i)a'), 'b'), false);
+  });
+  it('pinnedValues: equality and literal alternations only', () => {
+    assert.deepEqual(pinnedValues(m('t', '=', 'a')), ['a']);
+    assert.deepEqual(pinnedValues(m('t', '=~', 'a|b\\.c')), ['a', 'b.c']);
+    assert.equal(pinnedValues(m('t', '=~', 'a.*')), undefined);
+    assert.equal(pinnedValues(m('t', '!=', 'a')), undefined);
+  });
+  it('policyCovers: every policy label pinned to admitted values', () => {
+    assert.equal(policyCovers(fruit, [m('tenant', '=', 'team-fruit'), m('alertname', '=', 'X')]), true);
+    assert.equal(policyCovers(fruit, [m('tenant', '=~', 'team-fruit|team-veggie')]), false);
+    assert.equal(policyCovers(tomato, [m('tenant', '=~', 'team-fruit|team-veggie')]), true);
+    assert.equal(policyCovers(fruit, [m('tenant', '!=', 'team-veggie')]), false);
+    assert.equal(policyCovers(fruit, [m('tenant', '=~', 'team-fruit|')]), false);
+    assert.equal(policyCovers(unrestrictedPolicy('tenant'), []), true);
   });
 });
