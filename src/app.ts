@@ -31,6 +31,7 @@ import { createLimiter, type Limiter } from './limits/limiter.ts';
 import { subjectLimits } from './limits/middleware.ts';
 import { auditHook } from './observability/audit.ts';
 import type { ReadyState } from './observability/readiness.ts';
+import { createMetricNames } from './routes/metric-names.ts';
 import { createUpstreamClient } from './upstream/client.ts';
 import { fetchBuildInfo, type BuildInfo } from './upstream/probe.ts';
 import { createSyntaxResolver, SYNTAX_PROBE_TIMEOUT_MS } from './upstream/syntax.ts';
@@ -87,6 +88,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     url: config.upstreams.prometheus.url,
     timeoutMs: config.upstreams.prometheus.timeout_ms,
     bearerToken: config.upstreams.prometheus.bearer_token,
+    basicAuth: config.upstreams.prometheus.basic_auth,
+    tls: config.upstreams.prometheus.tls,
+    headers: config.upstreams.prometheus.headers,
+    host: config.upstreams.prometheus.host,
   });
   const amConfig = config.upstreams.alertmanager;
   const alertmanager = amConfig === undefined ? undefined : createUpstreamClient({
@@ -94,6 +99,10 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     url: amConfig.url,
     timeoutMs: amConfig.timeout_ms,
     bearerToken: amConfig.bearer_token,
+    basicAuth: amConfig.basic_auth,
+    tls: amConfig.tls,
+    headers: amConfig.headers,
+    host: amConfig.host,
   });
   const routes = routeTable([
     ...ROUTES,
@@ -146,8 +155,14 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       maxPoints: config.limits.max_points,
       maxRangeMs: config.limits.max_range_ms,
       maxTenants: config.limits.max_tenants,
+      allowStats: config.enforce.allow_stats ?? false,
+      unknownParams: config.params?.unknown ?? 'forward',
+      allTenants: config.enforce.all_tenants,
     },
     beforeForward: (s) => (s.policy === undefined ? Promise.resolve() : limiter.admitTenants(s.policy.tenants)),
+    pathPrefix: config.server.path_prefix ?? '',
+    enabled: new Set(config.enforce.allow_status_flags === true ? ['allow_status_flags'] : []),
+    metricNames: createMetricNames(prometheus, config.limits.max_filtered_response_bytes),
     maxBodyBytes: config.limits.max_body_bytes,
     maxFilteredBytes: config.limits.max_filtered_response_bytes,
     selectHeader: config.enforce.select_header.toLowerCase(),

@@ -37,15 +37,18 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
   program
     .command('explain')
     .description('print the enforced form of a PromQL query (or of one query per stdin line)')
-    .requiredOption('-l, --label <name>', 'tenant label to enforce, e.g. tenant')
-    .requiredOption('-t, --tenant <id>', "allowed tenant, repeatable; '*' = unrestricted", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .addOption(new Option('-s, --syntax <dialect>', 'upstream PromQL dialect').choices(['prometheus2', 'prometheus3']).default('prometheus3'))
+    .option('-l, --label <name>', 'tenant label to enforce, e.g. tenant (default: enforce.label of --config)')
+    .option('-t, --tenant <id>', "allowed tenant, repeatable; '*' = unrestricted", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .addOption(new Option('-s, --syntax <dialect>', 'upstream PromQL dialect (default: promql.syntax of --config, else prometheus3)').choices(['prometheus2', 'prometheus3']))
     .option('--jsonl', 'stdin holds one JSON object {"query": …} per line', false)
-    .option('--max-query-bytes <n>', 'query size cap in bytes', (v: string) => Number.parseInt(v, 10), DEFAULT_MAX_QUERY_BYTES)
+    .option('--max-query-bytes <n>', `query size cap in bytes (default: promql.max_query_bytes of --config, else ${DEFAULT_MAX_QUERY_BYTES})`, (v: string) => Number.parseInt(v, 10))
+    .option('-c, --config <file>', 'take the label, syntax and size cap from this configuration')
+    .option('--subject <name>', 'take the tenants from the grant of this subject in --config (access.subjects; groups are not known offline)')
     .argument('[query]', 'the PromQL query; omit to read stdin')
-    .action(async (query: string | undefined, opts: { label: string; tenant: string[]; syntax: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes: number }) => {
-      const { explainCommand } = await import('./commands/explain.ts');
-      code = await explainCommand({ query, label: opts.label, tenants: opts.tenant, syntax: opts.syntax, jsonl: opts.jsonl, maxQueryBytes: opts.maxQueryBytes }, io);
+    .action(async (query: string | undefined, opts: { label?: string; tenant: string[]; syntax?: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes?: number; config?: string; subject?: string }) => {
+      const { explainCommand, explainArgsFromConfig } = await import('./commands/explain.ts');
+      const args = await explainArgsFromConfig({ query, label: opts.label, tenants: opts.tenant, syntax: opts.syntax, jsonl: opts.jsonl, maxQueryBytes: opts.maxQueryBytes, config: opts.config, subject: opts.subject }, io);
+      code = typeof args === 'number' ? args : await explainCommand(args, io);
     });
 
   program

@@ -21,6 +21,7 @@ import { sendError } from './http/error-handler.ts';
 import { ERROR_TABLE, HttpError, errorBody, type ErrorCode } from './http/errors.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { tlsServerOptions, watchTlsFiles } from './tls.ts';
+import { setListenerScope } from './http/listener-scope.ts';
 
 /** How long a graceful shutdown waits for in-flight requests before cutting them, in ms, when `server.shutdown_timeout` is not set. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -31,6 +32,8 @@ export interface RunningServer {
   readonly url: string;
   /** The node:http server (tests use it for raw sockets). */
   readonly server: http.Server;
+  /** The `server.listeners[]` listeners, in configuration order: base URL and tenants. */
+  readonly listeners: ReadonlyArray<{ readonly url: string; readonly tenants: readonly string[]; readonly server: http.Server }>;
   /** The application currently serving new requests. */
   readonly app: App;
   /**
@@ -121,8 +124,23 @@ function retireIfIdle(g: Generation): void {
   if (g.retired && g.inflight === 0) g.app.close();
 }
 
+/** Listens on `addr`; resolves with the base URL actually bound (the real port when 0 was asked). */
+async function listenOn(server: http.Server, addr: { host: string; port: number }, secure = false): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once('error', onError);
+    server.listen({ host: addr.host, port: addr.port }, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  const bound = server.address() as AddressInfo;
+  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
+  return `${secure ? 'https' : 'http'}://${shownHost}:${bound.port}`;
+}
+
 /**
- * Starts the gateway on `config.server.listen`.
+ * Starts the gateway on `config.server.listen` (and each `server.listeners[]` entry).
  *
  * @param config validated configuration
  * @param deps collaborators for {@link createApp}; `deps.logger` also receives `listening`
@@ -168,58 +186,79 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   };
   const tls = config.server.tls;
   const tlsStart = tls !== undefined ? tlsServerOptions(tls) : undefined;
-  const server: http.Server = tlsStart !== undefined
-    ? https.createServer({ ...serverOptions, ...tlsStart.options }, pipelined(serve))
-    : http.createServer(serverOptions, pipelined(serve));
-  server.keepAliveTimeout = config.server.idle_timeout_ms;
-  const tlsWatcher = tls !== undefined && tlsStart !== undefined ? watchTlsFiles(server as https.Server, tls, logger, tlsStart.signature) : undefined;
-  if (tls !== undefined) {
-    // A failed handshake (no/unknown/expired client certificate with client_auth: require,
-    // a TLS version below min_version) has no HTTP response to carry an envelope.
-    server.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.debug('tls handshake failed', { code: err.code, error: err.message }));
-  }
-  server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
-  });
-  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
-    writeRawError(socket, 'bad_request', 'method CONNECT is not supported');
-  });
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
-    const code = err.code ?? '';
-    if (code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent) {
-      socket.destroy();
-      return;
+  const tlsWatchers: Array<{ close(): void }> = [];
+  // One listener (the public one, and one per server.listeners[] entry): same options, same
+  // TLS (its certificate files watched), same transport-level envelopes.
+  const createListener = (handler: http.RequestListener): http.Server => {
+    const server: http.Server = tlsStart !== undefined
+      ? https.createServer({ ...serverOptions, ...tlsStart.options }, pipelined(handler))
+      : http.createServer(serverOptions, pipelined(handler));
+    server.keepAliveTimeout = config.server.idle_timeout_ms;
+    if (tls !== undefined && tlsStart !== undefined) {
+      tlsWatchers.push(watchTlsFiles(server as https.Server, tls, logger, tlsStart.signature));
+      // A failed handshake (no/unknown/expired client certificate with client_auth: require,
+      // a TLS version below min_version) has no HTTP response to carry an envelope.
+      server.on('tlsClientError', (err: NodeJS.ErrnoException) => logger.debug('tls handshake failed', { code: err.code, error: err.message }));
     }
-    logger.warn('client error', { code, error: err.message });
-    if (code === 'HPE_HEADER_OVERFLOW') {
-      writeRawError(socket, 'headers_too_large', `request headers larger than ${config.server.max_header_bytes} bytes (server.max_header_bytes)`);
-    } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      writeRawError(socket, 'request_timeout', 'the request was not received in time');
-    } else {
-      writeRawError(socket, 'bad_request', 'malformed HTTP request');
-    }
-  });
-
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => {
-      tlsWatcher?.close();
-      reject(err);
-    };
-    server.once('error', onError);
-    server.listen({ host: addr.host, port: addr.port }, () => {
-      server.off('error', onError);
-      resolve();
+    server.on('checkExpectation', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+      sendError(res, new HttpError('bad_request', 'unsupported Expect header: only "100-continue" is supported', { headers: { Connection: 'close' } }));
     });
-  });
-  const bound = server.address() as AddressInfo;
-  const shownHost = bound.family === 'IPv6' ? `[${bound.address}]` : bound.address;
-  const url = `${tls !== undefined ? 'https' : 'http'}://${shownHost}:${bound.port}`;
+    server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+      writeRawError(socket, 'bad_request', 'method CONNECT is not supported');
+    });
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      const code = err.code ?? '';
+      if (code === 'ECONNRESET' || !socket.writable || (socket as Socket & { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent) {
+        socket.destroy();
+        return;
+      }
+      logger.warn('client error', { code, error: err.message });
+      if (code === 'HPE_HEADER_OVERFLOW') {
+        writeRawError(socket, 'headers_too_large', `request headers larger than ${config.server.max_header_bytes} bytes (server.max_header_bytes)`);
+      } else if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+        writeRawError(socket, 'request_timeout', 'the request was not received in time');
+      } else {
+        writeRawError(socket, 'bad_request', 'malformed HTTP request');
+      }
+    });
+    return server;
+  };
+  const server = createListener(serve);
+
+  let url: string;
+  try {
+    url = await listenOn(server, addr, tls !== undefined);
+  } catch (err) {
+    for (const w of tlsWatchers) w.close();
+    throw err;
+  }
   logger.info('listening', { url, upstream: new URL(config.upstreams.prometheus.url).origin });
+  // server.listeners[]: one more listener per entry, each request tagged with its tenant scope.
+  const listeners: Array<{ url: string; tenants: readonly string[]; server: http.Server }> = [];
+  try {
+    for (const l of config.server.listeners ?? []) {
+      const scope = { tenants: l.tenants, source: `listener ${l.listen}` };
+      const extra = createListener((req, res) => {
+        setListenerScope(req, scope);
+        serve(req, res);
+      });
+      const at = splitHostPort(l.listen);
+      if (at === undefined) throw new RangeError(`invalid server.listeners listen ${JSON.stringify(l.listen)}: expected host:port`);
+      listeners.push({ url: await listenOn(extra, at, tls !== undefined), tenants: l.tenants, server: extra });
+      logger.info('listening', { url: listeners[listeners.length - 1]?.url, tenants: l.tenants.join(',') });
+    }
+  } catch (err) {
+    for (const s of [server, ...listeners.map((l) => l.server)]) s.close();
+    for (const w of tlsWatchers) w.close();
+    current.app.close();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
     url,
     server,
+    listeners,
     get app() {
       return current.app;
     },
@@ -238,21 +277,27 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     },
     close() {
       closing ??= new Promise<void>((resolve) => {
-        tlsWatcher?.close();
-        const force = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms ?? SHUTDOWN_GRACE_MS);
+        for (const w of tlsWatchers) w.close();
+        const all = [server, ...listeners.map((l) => l.server)];
+        const force = setTimeout(() => all.forEach((s) => s.closeAllConnections()), config.server.shutdown_timeout_ms ?? SHUTDOWN_GRACE_MS);
         force.unref();
         // A keep-alive connection whose request was still running when close() was called
         // becomes idle after its response: close it then, instead of waiting for its idle timeout.
-        const sweep = setInterval(() => server.closeIdleConnections(), 100);
+        const sweep = setInterval(() => all.forEach((s) => s.closeIdleConnections()), 100);
         sweep.unref();
-        server.close(() => {
+        let open = all.length;
+        const closed = () => {
+          if (--open > 0) return;
           clearTimeout(force);
           clearInterval(sweep);
           current.retired = true;
           retireIfIdle(current);
           resolve();
-        });
-        server.closeIdleConnections();
+        };
+        for (const s of all) {
+          s.close(closed);
+          s.closeIdleConnections();
+        }
       });
       return closing;
     },

@@ -4,12 +4,16 @@
  * Imports only the PromQL engine's matcher type and regex escaping (src/promql).
  */
 export { AccessError, type AccessErrorCode } from './errors.ts';
-export { matcherAdmits, pinnedValues, policyAdmits, policyCovers, type LabelSet } from './admits.ts';
 export { principal, type AuthMethod, type Principal } from './principal.ts';
 export {
   describePolicy, excludesTenant, literalAlternatives, matcherAccepts, policyKey, tenantMatcher, tenantPolicy, unrestrictedPolicy,
   type AccessPolicy, type LabelMatcher, type MatcherSet, type MatchOp,
 } from './policy.ts';
+export {
+  MAX_REGEX_INPUT, MAX_REGEX_PATTERN, MAX_UNBOUNDED_REPEATS, matcherAdmits, matcherMatches, pinnedValues, policyAdmits, policyCovers, re2ToJs, setAdmits,
+  type LabelSet, type Labels,
+} from './admits.ts';
+export { resolveScopedPolicy, scopeTenants, type TenantScope } from './scope.ts';
 export { grantedTenants, narrowTenants, parseTenantHeader, resolvePolicy, type Grants } from './resolve.ts';
 export { ALL_TENANTS_WILDCARD, MAX_TENANT_ID_BYTES, quoteForMessage, tenantIdProblem } from './tenant-id.ts';
 export { ALL_TENANTS, describeTenants, tenantKey, tenantList, type TenantSet } from './tenants.ts';

@@ -15,6 +15,7 @@
  */
 import { tenantList, tenantPolicy, type TenantSet } from '../access/index.ts';
 import { enforceQuery, PromQLError, type EnforceOptions } from '../enforce/index.ts';
+import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts';
 
 /** Arguments of {@link explainCommand} (as parsed by src/cli.ts). */
@@ -31,6 +32,60 @@ export interface ExplainArgs {
   jsonl: boolean;
   /** Query size cap in bytes. */
   maxQueryBytes: number;
+}
+
+/** Options of `explain` as given on the command line, before a configuration fills the gaps. */
+export interface ExplainOptions extends Omit<ExplainArgs, 'label' | 'syntax' | 'maxQueryBytes'> {
+  label?: string | undefined;
+  syntax?: 'prometheus2' | 'prometheus3' | undefined;
+  maxQueryBytes?: number | undefined;
+  /** `--config FILE`: label, syntax and size cap come from it unless given. */
+  config?: string | undefined;
+  /** `--subject NAME`: the tenants of this subject's grant in the configuration. */
+  subject?: string | undefined;
+}
+
+/**
+ * Completes the command line from `--config`: `--label` defaults to `enforce.label`,
+ * `--syntax` to `promql.syntax` (`auto` → `prometheus3`, the UI grammar's own), the size cap
+ * to `promql.max_query_bytes`; `--subject` adds the tenants `access.subjects` grants it.
+ * Without `--config`: `--label` is required, syntax defaults to `prometheus3`.
+ *
+ * @returns the arguments, or an exit code (1: the configuration is invalid; 2: usage)
+ */
+export async function explainArgsFromConfig(o: ExplainOptions, io: CommandIO): Promise<ExplainArgs | number> {
+  let label = o.label;
+  let syntax = o.syntax;
+  let maxQueryBytes = o.maxQueryBytes;
+  const tenants = [...o.tenants];
+  if (o.config !== undefined) {
+    const { loadConfig } = await import('../config/load.ts');
+    let config;
+    try {
+      config = await loadConfig(o.config);
+    } catch (err) {
+      io.stderr.write(`promfence: ${err instanceof Error ? err.message : String(err)}\n`);
+      return EXIT_ERROR;
+    }
+    label ??= config.enforce.label;
+    syntax ??= config.promql.syntax === 'auto' ? 'prometheus3' : config.promql.syntax;
+    maxQueryBytes ??= config.promql.max_query_bytes;
+    if (o.subject !== undefined) {
+      if (!Object.hasOwn(config.access.subjects, o.subject)) {
+        io.stderr.write(`usage: subject ${JSON.stringify(o.subject)} has no entry in access.subjects of ${o.config}\n`);
+        return EXIT_USAGE;
+      }
+      tenants.push(...(config.access.subjects[o.subject] ?? []));
+    }
+  } else if (o.subject !== undefined) {
+    io.stderr.write('usage: --subject needs --config\n');
+    return EXIT_USAGE;
+  }
+  if (label === undefined) {
+    io.stderr.write('usage: --label is required (or --config FILE to take enforce.label from it)\n');
+    return EXIT_USAGE;
+  }
+  return { query: o.query, label, tenants, syntax: syntax ?? 'prometheus3', jsonl: o.jsonl, maxQueryBytes: maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES };
 }
 
 function describe(err: unknown): { code: string; message: string } {

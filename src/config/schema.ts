@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
-import type { AuthProviderConfig, BasicUserEntry, BearerTokenEntry, Config, UpstreamConfig } from './types.ts';
+import type { AuthProviderConfig, BasicUserEntry, BearerTokenEntry, Config, ListenerConfig, UpstreamConfig, UpstreamTlsConfig } from './types.ts';
 import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
 import { DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES } from '../enforce/engine.ts';
 import { readSecretFile } from './secrets.ts';
@@ -19,6 +19,7 @@ import {
   bcryptHashProblem, groupProblem, headerNameProblem, labelNameProblem, listenProblem, paramNameProblem,
   parseDurationMs, parseUpstreamUrl, realmProblem, sha256HexProblem, subjectProblem, tokenProblem,
 } from './values.ts';
+import { headerValueProblem, hostHeaderProblem, pathPrefixProblem, splitHostPort, upstreamHeaderNameProblem } from './values.ts';
 import { tenantIdProblem } from '../access/tenant-id.ts';
 import {
   authOrderSchema, finishAuth, finishIssuers, IDENTITY_DEFAULTS, jwtIssuerSchema, mtlsSchema, serverTlsSchema, trustedHeaderSchema, type AuthDraft,
@@ -55,6 +56,8 @@ export const DEFAULTS = Object.freeze({
   max_points: 11_000,
   redis_key_prefix: 'promfence',
   redis_timeout_ms: 250,
+  path_prefix: '',
+  unknown_params: 'forward' as const,
 });
 
 /** What the schema needs from outside: where `_file` paths are resolved. */
@@ -125,18 +128,26 @@ export function duration(opts: { allowZero: boolean }) {
   });
 }
 
+/** A non-empty, de-duplicated list of tenant IDs; `"*"` accepted only when `allowWildcard`. */
+function tenantIds(allowWildcard: boolean, emptyMessage: string) {
+  return z
+    .array(z.string().superRefine((v, ctx) => {
+      const p = tenantIdProblem(v, allowWildcard);
+      if (p !== undefined) ctx.addIssue({ code: 'custom', message: `: tenant ${JSON.stringify(v)} ${p}` });
+    }))
+    .superRefine((v, ctx) => {
+      if (v.length === 0) ctx.addIssue({ code: 'custom', message: emptyMessage });
+    })
+    .transform((v) => [...new Set(v)]);
+}
+
 /** A list of tenant IDs (non-empty; lone "*" = all). */
-const tenantListSchema = z
-  .array(z.string().superRefine((v, ctx) => {
-    const p = tenantIdProblem(v, true);
-    if (p !== undefined) ctx.addIssue({ code: 'custom', message: `: tenant ${JSON.stringify(v)} ${p}` });
-  }))
-  .superRefine((v, ctx) => {
-    if (v.length === 0) ctx.addIssue({ code: 'custom', message: ' is empty; list at least one tenant ("*" = all tenants), or remove the entry' });
-  })
-  .transform((v) => [...new Set(v)]);
+const tenantListSchema = tenantIds(true, ' is empty; list at least one tenant ("*" = all tenants), or remove the entry');
 
 const groupsSchema = z.array(checked(groupProblem)).transform((v) => [...new Set(v)]);
+
+/** A list of explicit tenant IDs ("*" not allowed): server.listeners[].tenants, enforce.all_tenants. */
+const explicitTenants = tenantIds(false, ' is empty; list at least one tenant');
 
 /** A null-prototype copy, so lookups of "constructor"/"__proto__" never reach Object.prototype. */
 function nullProto<V>(record: Record<string, V>): Record<string, V> {
@@ -258,6 +269,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     ready_probe_interval: duration({ allowZero: false }).default(DEFAULTS.ready_probe_interval_ms),
     cors: strict({ allowed_origins: z.array(checked(corsOriginProblem)).default([]) }).prefault({}),
     tls: serverTlsSchema(sc).optional(),
+    path_prefix: checked(pathPrefixProblem).default(DEFAULTS.path_prefix),
+    listeners: z.array(strict({ listen: checked(listenProblem), tenants: explicitTenants })).default([]),
   }).prefault({}).superRefine((s, ctx) => {
     if (s.headers_timeout > s.request_timeout) {
       ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: ': must not be longer than server.request_timeout (the head is part of the request)' });
@@ -265,6 +278,13 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     if (s.internal_listen !== undefined && s.internal_listen === s.listen && !s.listen.endsWith(':0')) {
       ctx.addIssue({ code: 'custom', path: ['internal_listen'], message: ': must differ from server.listen (metrics and reload are never served on the public listener)' });
     }
+    const seen = new Map<string, string>([[s.listen, 'server.listen']]);
+    s.listeners.forEach((l, i) => {
+      const a = splitHostPort(l.listen);
+      const clash = [...seen].find(([other]) => other === l.listen || (a !== undefined && a.port !== 0 && splitHostPort(other)?.port === a.port));
+      if (clash !== undefined) ctx.addIssue({ code: 'custom', path: ['listeners', i, 'listen'], message: `: ${JSON.stringify(l.listen)} uses the port of ${clash[1]}; every listener needs its own port` });
+      seen.set(l.listen, `server.listeners[${i}]`);
+    });
   }).transform((s): Config['server'] => ({
     listen: s.listen,
     internal_listen: s.internal_listen,
@@ -277,7 +297,42 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     ready_probe_interval_ms: s.ready_probe_interval,
     cors_allowed_origins: [...new Set(s.cors.allowed_origins)],
     ...(s.tls !== undefined ? { tls: s.tls } : {}),
+    path_prefix: s.path_prefix,
+    listeners: s.listeners.map((l): ListenerConfig => ({ listen: l.listen, tenants: l.tenants })),
   }));
+
+  const upstreamBasicAuth = strict({
+    username: checked((v) => subjectProblem(v, true)),
+    password: z.string().optional(),
+    password_file: z.string().optional(),
+  }).transform((b, ctx): { username: string; password: string } => {
+    if (exactlyOne(ctx, b, ['password', 'password_file']) === undefined) return z.NEVER;
+    const password = resolveSecret(ctx, sc, 'password', b.password, b.password_file, (v) => (v.length === 0 ? ' is empty' : headerValueProblem(v)));
+    if (password === undefined) return z.NEVER;
+    return { username: b.username, password };
+  });
+
+  /** A PEM file read at load time (its path relative to the config file). */
+  const pem = (ctx: Ctx, key: string, path: string | undefined): string | undefined =>
+    path === undefined ? undefined : resolveSecret(ctx, sc, key.replace(/_file$/, ''), undefined, path, (v) => (v.includes('-----BEGIN ') ? undefined : ' is not PEM (no "-----BEGIN" line)'));
+
+  const upstreamTls = strict({
+    ca_file: z.string().optional(),
+    cert_file: z.string().optional(),
+    key_file: z.string().optional(),
+    server_name: checked(hostHeaderProblem).optional(),
+    insecure_skip_verify: z.boolean().default(false),
+  }).transform((t, ctx): UpstreamTlsConfig => {
+    if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
+      ctx.addIssue({ code: 'custom', message: ': cert_file and key_file go together (client certificate for mTLS); give both or neither' });
+      return z.NEVER;
+    }
+    const ca = pem(ctx, 'ca_file', t.ca_file);
+    const cert = pem(ctx, 'cert_file', t.cert_file);
+    const key = pem(ctx, 'key_file', t.key_file);
+    if ((t.ca_file !== undefined && ca === undefined) || (t.cert_file !== undefined && (cert === undefined || key === undefined))) return z.NEVER;
+    return { ca, cert, key, server_name: t.server_name, insecure_skip_verify: t.insecure_skip_verify };
+  });
 
   const upstreamShape = {
     url: z.string().transform((v, ctx) => {
@@ -291,15 +346,45 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     timeout: duration({ allowZero: false }).default(DEFAULTS.upstream_timeout_ms),
     bearer_token: z.string().optional(),
     bearer_token_file: z.string().optional(),
+    basic_auth: upstreamBasicAuth.optional(),
+    tls: upstreamTls.optional(),
+    headers: z.record(z.string(), z.union([z.string(), strict({ value_file: z.string() })])).default({}),
+    host: checked(hostHeaderProblem).optional(),
   };
-  const toUpstream = (u: { url: string; timeout: number; bearer_token?: string | undefined; bearer_token_file?: string | undefined }, ctx: Ctx): UpstreamConfig => {
+  type UpstreamInput = {
+    url: string; timeout: number; bearer_token?: string | undefined; bearer_token_file?: string | undefined;
+    basic_auth?: { username: string; password: string } | undefined; tls?: UpstreamTlsConfig | undefined;
+    headers: Record<string, string | { value_file: string }>; host?: string | undefined;
+  };
+  const toUpstream = (u: UpstreamInput, ctx: Ctx): UpstreamConfig => {
     if (u.bearer_token !== undefined && u.bearer_token_file !== undefined) {
       ctx.addIssue({ code: 'custom', message: ': has bearer_token and bearer_token_file; keep at most one' });
       return z.NEVER;
     }
+    if (u.basic_auth !== undefined && (u.bearer_token !== undefined || u.bearer_token_file !== undefined)) {
+      ctx.addIssue({ code: 'custom', message: ': has bearer_token and basic_auth; keep at most one upstream credential' });
+      return z.NEVER;
+    }
+    if (u.tls !== undefined && !u.url.startsWith('https:')) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: ': is set but upstream.url is not https; write the URL as https://…' });
+      return z.NEVER;
+    }
     const token = resolveSecret(ctx, sc, 'bearer_token', u.bearer_token, u.bearer_token_file, tokenProblem);
     if (token === undefined && (u.bearer_token !== undefined || u.bearer_token_file !== undefined)) return z.NEVER;
-    return { url: u.url, timeout_ms: u.timeout, bearer_token: token };
+    const headers: Record<string, string> = {};
+    for (const [name, v] of Object.entries(u.headers)) {
+      const np = upstreamHeaderNameProblem(name);
+      if (np !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['headers', name], message: np });
+        continue;
+      }
+      const read = typeof v === 'string' ? { ok: true as const, value: v } : readSecretFile(v.value_file, sc.baseDir);
+      const path = typeof v === 'string' ? ['headers', name] : ['headers', name, 'value_file'];
+      const problem = read.ok ? headerValueProblem(read.value) : read.message.startsWith('is ') ? ` ${read.message}` : `: ${read.message}`;
+      if (problem !== undefined || !read.ok) ctx.addIssue({ code: 'custom', path, message: problem ?? '' });
+      else headers[name] = read.value;
+    }
+    return { url: u.url, timeout_ms: u.timeout, bearer_token: token, basic_auth: u.basic_auth, tls: u.tls, headers, host: u.host };
   };
   const upstream = strict(upstreamShape).transform(toUpstream).transform((u): Config['upstreams'] => ({ prometheus: u }));
 
@@ -320,6 +405,9 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     select_param: checked(paramNameProblem).default(DEFAULTS.select_param),
     select_header: checked(headerNameProblem).default(DEFAULTS.select_header),
     reject_foreign_tenant: z.boolean().default(DEFAULTS.reject_foreign_tenant),
+    allow_stats: z.boolean().default(false),
+    allow_status_flags: z.boolean().default(false),
+    all_tenants: explicitTenants.optional(),
   }).prefault({}).superRefine((e, ctx) => {
     const tenancyHeaders = new Set(['x-scope-orgid', 'thanos-tenant', 'x-prom-label-policy', e.header.toLowerCase()]);
     if (tenancyHeaders.has(e.select_header.toLowerCase())) {
@@ -414,6 +502,10 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     groups: grantMap(groupProblem).prefault({}),
   }).prefault({});
 
+  const params = strict({
+    unknown: z.enum(['forward', 'drop']).default(DEFAULTS.unknown_params),
+  }).prefault({});
+
   const log = strict({
     level: z.enum(['error', 'warn', 'info', 'debug']).default(DEFAULTS.log_level),
     audit: z.boolean().default(true),
@@ -424,7 +516,15 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     audit_file: l.audit_file === undefined ? undefined : isAbsolute(l.audit_file) ? l.audit_file : resolvePath(sc.baseDir, l.audit_file),
   }));
 
-  return strict({ server, upstream, enforce, promql, limits, auth, access, log, alertmanager, remote_read: remoteRead }).transform(({ upstream: upstreams, alertmanager: am, auth: draft, ...rest }, ctx): Config => ({
+  return strict({ server, upstream, enforce, params, promql, limits, auth, access, log, alertmanager, remote_read: remoteRead }).superRefine((c, ctx) => {
+    // A static tenant header would fight the one header modes set.
+    const tenantHeader = c.enforce.header.toLowerCase();
+    for (const name of Object.keys(c.upstream?.prometheus?.headers ?? {})) {
+      if (c.enforce.mode !== 'label' && name.toLowerCase() === tenantHeader) {
+        ctx.addIssue({ code: 'custom', path: ['upstream', 'headers', name], message: `: is the tenant header promfence sets in enforce.mode ${c.enforce.mode}; remove it` });
+      }
+    }
+  }).transform(({ upstream: upstreams, alertmanager: am, auth: draft, ...rest }, ctx): Config => ({
     ...rest,
     auth: finishAuth(draft, rest.server.tls, ctx),
     upstreams: am === undefined ? upstreams : { ...upstreams, alertmanager: am.upstream },

@@ -86,6 +86,9 @@ export function configWarnings(config: Config): string[] {
     }
   }
   warnings.push(...identityWarnings(config));
+  if (config.upstreams.prometheus.tls?.insecure_skip_verify === true) {
+    warnings.push('upstream.tls.insecure_skip_verify: the upstream\'s certificate is not verified; anyone on the path can read and answer queries');
+  }
   return warnings;
 }
 
@@ -104,10 +107,18 @@ export function summarizeConfig(config: Config): string[] {
   const bearer = providerConfig(auth, 'bearer_tokens');
   const basic = providerConfig(auth, 'basic');
   lines.push(`listen: ${server.listen}` + (server.internal_listen ? ` (internal: ${server.internal_listen})` : ' (no internal listener)'));
-  lines.push(`upstream: ${upstream.url} (timeout ${formatDurationMs(upstream.timeout_ms)}, ${upstream.bearer_token ? 'sends its own bearer token' : 'no upstream credential'})`);
+  const credential = upstream.bearer_token ? 'sends its own bearer token' : upstream.basic_auth ? 'sends basic credentials' : 'no upstream credential';
+  const extras = [
+    upstream.tls ? `TLS${upstream.tls.ca ? ' with its own CA' : ''}${upstream.tls.cert ? ', client certificate' : ''}` : '',
+    Object.keys(upstream.headers ?? {}).length > 0 ? `headers ${Object.keys(upstream.headers ?? {}).join(', ')}` : '',
+    upstream.host ? `Host ${upstream.host}` : '',
+  ].filter((x) => x !== '');
+  lines.push(`upstream: ${upstream.url} (timeout ${formatDurationMs(upstream.timeout_ms)}, ${credential}${extras.length > 0 ? `; ${extras.join('; ')}` : ''})`);
+  if (server.path_prefix) lines.push(`path prefix: ${server.path_prefix} (API at ${server.path_prefix}/api/v1/…)`);
+  for (const l of server.listeners ?? []) lines.push(`listener: ${l.listen} -> tenants ${l.tenants.join(', ')}`);
   const am = config.upstreams.alertmanager;
   if (am !== undefined) {
-    lines.push(`alertmanager: ${am.url} (timeout ${formatDurationMs(am.timeout_ms)}, ${am.bearer_token ? 'sends its own bearer token' : 'no upstream credential'}; status ${config.alertmanager?.status ?? 'deny'}, receivers ${config.alertmanager?.receivers ?? 'deny'})`);
+    lines.push(`alertmanager: ${am.url} (timeout ${formatDurationMs(am.timeout_ms)}, ${am.bearer_token ? 'sends its own bearer token' : am.basic_auth ? 'sends basic credentials' : 'no upstream credential'}; status ${config.alertmanager?.status ?? 'deny'}, receivers ${config.alertmanager?.receivers ?? 'deny'})`);
   }
   const headerPart = enforce.mode === 'label' ? '' : `, header ${enforce.header}`;
   lines.push(`enforce: label "${enforce.label}", mode ${enforce.mode}${headerPart}; narrowing via ?${enforce.select_param}= or ${enforce.select_header}; foreign tenant matchers ${enforce.reject_foreign_tenant ? 'rejected (403)' : 'allowed (empty result)'}`);

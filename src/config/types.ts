@@ -26,6 +26,18 @@ export interface Config {
     cors_allowed_origins: string[];
     /** `server.tls`: serve HTTPS (and optionally verify client certificates); undefined = plain HTTP. */
     tls?: ServerTlsConfig | undefined;
+    /**
+     * Path prefix every API path is served under (`/prometheus` → `/prometheus/api/v1/query`,
+     * Grafana's Mimir layout); `''` = none (default). Always set by the schema; optional so
+     * configurations built by hand (tests) may omit it.
+     */
+    path_prefix?: string;
+    /**
+     * More listeners, each bound to a tenant set (`server.listeners[]`): a request arriving on
+     * one reads only the intersection of its grant and `tenants` (the Thanos tutorial's
+     * one-port-per-team). Default none.
+     */
+    listeners?: ListenerConfig[];
   };
   /**
    * Named upstreams. YAML `upstream:` is `prometheus` (the Prometheus-compatible query API);
@@ -58,6 +70,20 @@ export interface Config {
     select_header: string;
     /** Default true. */
     reject_foreign_tenant: boolean;
+    /** Forward `stats` (query timings) upstream. Default false: stripped (a timing side channel). */
+    allow_stats?: boolean;
+    /** Forward `GET /api/v1/status/flags` (Grafana alerting's Thanos probe). Default false: 403 `forbidden_endpoint`. */
+    allow_status_flags?: boolean;
+    /**
+     * The explicit tenant list an unrestricted (`"*"`) caller gets in the tenant header of
+     * header modes; undefined (default) = `"*"` is refused there (403).
+     */
+    all_tenants?: string[] | undefined;
+  };
+  /** Request parameters. Always set by the schema; optional for hand-built configurations. */
+  params?: {
+    /** Parameters no route knows: `forward` (default, re-encoded) or `drop`. */
+    unknown: 'forward' | 'drop';
   };
   promql: {
     /** Default "auto". */
@@ -169,6 +195,35 @@ export interface UpstreamConfig {
   timeout_ms: number;
   /** Credential promfence sends upstream (never the client's), resolved secret. */
   bearer_token: string | undefined;
+  /** HTTP basic credentials sent upstream instead of a bearer token (resolved secret). Default none. */
+  basic_auth?: { username: string; password: string } | undefined;
+  /** TLS towards an https upstream: PEM contents read from the configured files. Default: system CAs, verify. */
+  tls?: UpstreamTlsConfig | undefined;
+  /** Static headers sent with every upstream request (values resolved from `value_file` / `${env:NAME}`). */
+  headers?: Record<string, string>;
+  /** `Host` header sent upstream (and TLS server name unless `tls.server_name`); default the URL's host. */
+  host?: string | undefined;
+}
+
+/** `upstream.tls`: PEM texts (read from `ca_file`, `cert_file`, `key_file`) and verification settings. */
+export interface UpstreamTlsConfig {
+  /** CA bundle that verifies the upstream's certificate (replaces the system CAs). */
+  ca: string | undefined;
+  /** Client certificate and key for mTLS to the upstream (both or neither). */
+  cert: string | undefined;
+  key: string | undefined;
+  /** Server name to verify (and send as SNI); default the URL's host. */
+  server_name: string | undefined;
+  /** Skip certificate verification (tests only; logged as a warning by check-config). Default false. */
+  insecure_skip_verify: boolean;
+}
+
+/** One `server.listeners[]` entry. */
+export interface ListenerConfig {
+  /** host:port. */
+  listen: string;
+  /** Tenants this listener serves (never `"*"`). */
+  tenants: string[];
 }
 
 /**

@@ -158,3 +158,39 @@ export function realmProblem(value: string): string | undefined {
   if (!/^[\x20-\x7e]+$/.test(value) || /["\\]/.test(value)) return ': must be printable ASCII without " or \\';
   return undefined;
 }
+
+/**
+ * Problem with `server.path_prefix`, if any: `''` (none) or `/seg[/seg…]` with segments of
+ * `A-Za-z0-9._~-` (not `.`/`..`), no trailing `/`, and not `/tenants` or `/-` (paths
+ * promfence serves itself).
+ */
+export function pathPrefixProblem(value: string): string | undefined {
+  if (value === '') return undefined;
+  const hint = 'write it like "/prometheus" (segments of letters, digits, . _ ~ -; no trailing "/")';
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(value) || value.split('/').some((seg) => seg === '.' || seg === '..')) return `: ${JSON.stringify(value)} is not a path prefix; ${hint}`;
+  const first = value.split('/')[1];
+  if (first === 'tenants' || first === '-') return `: ${JSON.stringify(value)} would shadow promfence's own /${first}/ paths; pick another prefix`;
+  return undefined;
+}
+
+/** Problem with a `Host` header value or TLS server name (`host`, `host:port`, `[v6]:port`), if any. */
+export function hostHeaderProblem(value: string): string | undefined {
+  if (/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:\d{1,5})?$/.test(value) || /^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(value)) return undefined;
+  return `: ${JSON.stringify(value)} is not a host name (write it like "prometheus.internal" or "prometheus.internal:443")`;
+}
+
+/** Headers `upstream.headers` may not set: the credential, promfence's own, and the tenancy headers of other proxies. */
+const UPSTREAM_OWNED_HEADERS = new Set(['x-request-id', 'x-prom-label-policy', 'accept-encoding']);
+
+/** Problem with an `upstream.headers` name, if any. */
+export function upstreamHeaderNameProblem(value: string): string | undefined {
+  const p = headerNameProblem(value);
+  if (p !== undefined) return p + ' (the upstream credential goes in upstream.bearer_token or upstream.basic_auth, the Host in upstream.host)';
+  if (UPSTREAM_OWNED_HEADERS.has(value.toLowerCase())) return `: ${JSON.stringify(value)} is set by promfence itself`;
+  return undefined;
+}
+
+/** Problem with a static header value (no control characters or line breaks), if any. Never echoes the value. */
+export function headerValueProblem(value: string): string | undefined {
+  return hasControlChar(value) ? ' contains control characters or a line break, which an HTTP header cannot carry' : undefined;
+}

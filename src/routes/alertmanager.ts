@@ -113,7 +113,7 @@ function endpointAllowed(access: EndpointAccess, policy: AccessPolicy, what: str
 function amRoute(prefix: string, name: string, path: string, methods: readonly Method[], singular: readonly string[], response: ResponseMode, plan: (input: PlanInput) => ForwardTarget, body?: Route['body']): Route {
   return Object.freeze({
     name, path: prefix + path, methods: Object.freeze([...methods]), singular: Object.freeze([...singular]), promql: 'none', tenantScoped: true,
-    upstream: 'alertmanager', plan, response, ...(body ? { body } : {}),
+    upstream: 'alertmanager', plan, response, filterWithPolicy: true, ...(body ? { body } : {}),
   } satisfies Route);
 }
 

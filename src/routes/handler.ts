@@ -18,8 +18,13 @@ import { runPrecheck } from '../upstream/precheck.ts';
 import { relay } from '../upstream/relay.ts';
 import type { SyntaxResolver } from '../upstream/syntax.ts';
 import { planRequest, type PlanOptions } from './plan.ts';
-import { resolveRoute, type RouteTable } from './table.ts';
-import type { ForwardPlan, Method, UpstreamName } from './types.ts';
+import type { RouteTable } from './table.ts';
+import type { TenantScope } from '../access/scope.ts';
+import { policySelectors } from '../enforce/index.ts';
+import { listenerScope } from '../http/listener-scope.ts';
+import type { MetricNames } from './metric-names.ts';
+import { resolveTarget, splitTarget, TENANT_PATH } from './target.ts';
+import type { FilterContext, ForwardPlan, Method, UpstreamName } from './types.ts';
 
 /** What the gateway middleware needs (built once per app by src/app.ts). */
 export interface GatewayDeps {
@@ -39,6 +44,12 @@ export interface GatewayDeps {
   readonly routes?: RouteTable;
   /** Runs after planning, before the upstream request (per-tenant rate limits); rejects with an HttpError to refuse. */
   readonly beforeForward?: (s: RequestState) => Promise<void>;
+  /** `server.path_prefix` (`''` = none). Default none. */
+  readonly pathPrefix?: string;
+  /** Configuration switches that are on (`allow_status_flags`), for routes with `enabledBy`. */
+  readonly enabled?: ReadonlySet<string>;
+  /** The metric-names lookup of the metadata filter (./metric-names.ts). */
+  readonly metricNames?: MetricNames;
 }
 
 /** Encodings the relay decodes when it filters an answer (src/upstream/relay.ts). */
@@ -50,7 +61,7 @@ const FILTER_ACCEPT_ENCODING = 'gzip, deflate, br';
  * The upstream request is aborted when the client goes away; an upstream network failure is
  * 502/504 (logged at `warn`); a refused answer is one envelope (logged at `warn`).
  */
-async function forward(plan: ForwardPlan, policy: AccessPolicy, s: RequestState, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], deps: GatewayDeps): Promise<void> {
+async function forward(plan: ForwardPlan, context: FilterContext, s: RequestState, req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], deps: GatewayDeps): Promise<void> {
   const client = deps.upstreams[plan.upstream];
   if (client === undefined) throw new HttpError('internal_error', `no upstream named ${plan.upstream} is configured (route table bug)`);
   // The client may have left while promfence was still planning: nobody to answer.
@@ -83,7 +94,7 @@ async function forward(plan: ForwardPlan, policy: AccessPolicy, s: RequestState,
   s.upstream.status = upstreamRes.statusCode;
   s.upstream.durationMs = performance.now() - started;
   relay(upstreamRes, res, plan.response, {
-    context: { policy },
+    context,
     maxFilteredBytes: deps.maxFilteredBytes,
     refuse: (err) => {
       if (res.writableEnded) return;
@@ -91,6 +102,18 @@ async function forward(plan: ForwardPlan, policy: AccessPolicy, s: RequestState,
       sendError(res, err, setCode);
     },
   });
+}
+
+/**
+ * The metric names a filter needs (routes whose filter declares `needs: 'metric_names'`),
+ * looked up with the policy's selectors and the request's tenancy headers; nothing for other
+ * routes or an unrestricted policy.
+ */
+async function metricNamesFor(plan: ForwardPlan, policy: AccessPolicy, s: RequestState, deps: GatewayDeps): Promise<{ metricNames?: ReadonlySet<string> }> {
+  if (plan.response.kind !== 'filter' || plan.response.needs !== 'metric_names' || policy.selectors === undefined) return {};
+  if (deps.metricNames === undefined) throw new HttpError('internal_error', 'no metric-names lookup is configured (wiring bug)');
+  const params = policySelectors(policy).map((sel) => ['match[]', sel] as const);
+  return { metricNames: await deps.metricNames({ params, headers: plan.headers, requestId: s.id }) };
 }
 
 /**
@@ -106,11 +129,16 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
     try {
       const principal = s.principal;
       if (principal === undefined) throw new HttpError('internal_error', 'gateway reached without authentication (wiring bug)');
-      const match = resolveRoute(req.url, req.method, deps.routes);
+      const target = splitTarget(req.url, deps.pathPrefix ?? '');
+      const match = resolveTarget(target.url, req.method, deps.enabled ?? new Set(), deps.routes);
       s.route = match.route.name;
       if (deps.upstreams[match.route.upstream ?? 'prometheus'] === undefined) {
         throw new HttpError('unknown_route', `this endpoint needs the ${match.route.upstream ?? 'prometheus'} upstream, which is not configured`);
       }
+      const scopes: TenantScope[] = [];
+      const listener = listenerScope(req);
+      if (listener !== undefined) scopes.push(listener);
+      if (target.tenant !== undefined) scopes.push({ tenants: [target.tenant], source: `the request path ${TENANT_PATH}${target.tenant}/` });
       const rules = { singular: match.route.singular, maxBodyBytes: deps.maxBodyBytes };
       let body: Buffer | undefined;
       let params;
@@ -124,14 +152,22 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
         match, method: req.method as Method, params, principal, syntax,
         narrowingHeader: typeof header === 'string' ? header : undefined,
         ...(body === undefined ? {} : { body }),
+        scopes,
       }, planDeps);
       s.policy = planned.policy;
       s.enforced = planned.enforced;
       if (planned.policy.tenants.kind === 'all') {
         deps.logger.info('unrestricted request', { request_id: s.id, subject: principal.subject, route: s.route, tenants: '*' });
       }
+      const local = match.route.local;
+      if (local !== undefined) {
+        const data = local({ subject: principal.subject, policy: planned.policy, enforced: planned.enforced, tenancyHeaders: planned.tenancyHeaders, original: params.first('query') });
+        res.status(200).set('Cache-Control', 'no-store').json({ status: 'success', data });
+        return;
+      }
       if (deps.beforeForward !== undefined) await deps.beforeForward(s);
-      await forward(planned.forward, planned.policy, s, req, res, deps);
+      const context: FilterContext = { policy: planned.filterPolicy, params: planned.params, ...(await metricNamesFor(planned.forward, planned.filterPolicy, s, deps)) };
+      await forward(planned.forward, context, s, req, res, deps);
     } catch (err) {
       return next(toHttpError(err));
     }

@@ -15,9 +15,11 @@ import { policySelectors } from '../enforce/index.ts';
 import { HttpError } from '../http/errors.ts';
 import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
-import { tenantHeaderValue } from '../upstream/headers.ts';
 import { checkRange, checkTenantCount } from './limits.ts';
-import type { ForwardPlan, Method, RouteMatch } from './types.ts';
+import { resolveScopedPolicy, type TenantScope } from '../access/scope.ts';
+import { tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
+import { knownParam, STORE_MATCH } from './params.ts';
+import type { ForwardPlan, Method, Pairs, RouteMatch } from './types.ts';
 
 /** Parameters never forwarded: tenancy controls of other proxies and credentials (threat-model.md invariant 5). */
 export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]', 'extra_filters', 'extra_filters[]', 'access_token'];
@@ -46,6 +48,12 @@ export interface PlanOptions {
   readonly maxRangeMs?: number;
   /** `limits.max_tenants`; 0 or absent = no limit. */
   readonly maxTenants?: number;
+  /** `enforce.allow_stats`: forward `stats`. Default false (stripped). */
+  readonly allowStats?: boolean;
+  /** `params.unknown`. Default `forward`. */
+  readonly unknownParams?: 'forward' | 'drop';
+  /** `enforce.all_tenants`. */
+  readonly allTenants?: readonly string[] | undefined;
 }
 
 /** The collaborators of {@link planRequest}. */
@@ -70,6 +78,8 @@ export interface PlanRequest {
   readonly syntax: Syntax;
   /** The raw POST body of a route that reads its body itself (`Route.body`). */
   readonly body?: Buffer;
+  /** Endpoint scopes (`/tenants/<id>/…`, a listener's tenants), applied before narrowing. Default none. */
+  readonly scopes?: readonly TenantScope[];
 }
 
 /** What the planner decided. */
@@ -79,6 +89,12 @@ export interface PlannedRequest {
   readonly policy: AccessPolicy;
   /** The enforced texts sent upstream (audit log). */
   readonly enforced: { readonly query?: string; readonly match?: readonly string[] };
+  /** The policy response filters apply: `policy` in label modes, unrestricted in `header` mode (the upstream scopes by header). */
+  readonly filterPolicy: AccessPolicy;
+  /** The parameters handed to `route.plan()` (enforced, stripped), for filters that honour them. */
+  readonly params: Pairs;
+  /** The tenancy headers of header modes (lower-case names). */
+  readonly tenancyHeaders: Readonly<Record<string, string>>;
 }
 
 /** Runs an engine step for one parameter, turning its refusal into the parameter's HttpError. */
@@ -132,13 +148,23 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     }
     selectors = texts.map((t) => step('match[]', subject, () => enforcer.prepare('selector', t, prepareOpts)));
   }
+  // Thanos's storeMatch[]: selectors the upstream evaluates against store labels. Enforced
+  // like match[] (never forwarded as sent), counted against the same limit; dropped on
+  // routes without PromQL.
+  const storeTexts = route.promql === 'none' ? [] : req.params.all(STORE_MATCH);
+  if (storeTexts.length + (route.promql === 'query' ? 0 : req.params.count('match[]')) > o.maxMatchParams) {
+    throw new HttpError('invalid_parameter', `invalid parameter "${STORE_MATCH}": ${storeTexts.length} values (with match[]), more than limits.max_match_params (${o.maxMatchParams}); split the request`);
+  }
+  const storeSelectors = storeTexts.map((t) => step(STORE_MATCH, subject, () => enforcer.prepare('selector', t, prepareOpts)));
 
   // 2. Policy (403): the grant, narrowed by the parameter and the header.
   const requested = req.params.all(o.selectParam);
   let policy: AccessPolicy;
   try {
     if (req.narrowingHeader !== undefined) requested.push(...parseTenantHeader(req.narrowingHeader, o.selectHeader));
-    policy = resolvePolicy(req.principal, deps.grants, requested, o.label);
+    policy = (req.scopes ?? []).length === 0
+      ? resolvePolicy(req.principal, deps.grants, requested, o.label)
+      : resolveScopedPolicy(req.principal, deps.grants, req.scopes ?? [], requested, o.label);
   } catch (err) {
     throw toHttpError(err);
   }
@@ -147,7 +173,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   // 3. Enforcement: label modes rewrite with the policy; header mode only prints canonically.
   const enginePolicy = o.mode === 'header' ? unrestrictedPolicy(o.label) : policy;
   const applyOpts = { rejectForeignTenant: o.rejectForeignTenant };
-  const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS]);
+  const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : ['stats'])]);
   const out: Array<readonly [string, string]> = [];
   let enforcedQuery: string | undefined;
   let enforcedMatch: string[] | undefined;
@@ -176,17 +202,18 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     }
   }
 
-  // 4. Tenancy headers of header modes.
-  const tenancyHeaders: Record<string, string> = {};
-  if (o.mode !== 'label') {
-    let value: string | undefined;
-    if (route.tenantScoped) value = tenantHeaderValue(policy.tenants, o.header);
-    else if (policy.tenants.kind === 'list') value = optional(() => tenantHeaderValue(policy.tenants, o.header));
-    if (value !== undefined) tenancyHeaders[o.header.toLowerCase()] = value;
-  }
+  // storeMatch[] values enforced in place; parameters no route knows dropped on request.
+  const enforcedStore = storeSelectors.map((s) => step(STORE_MATCH, subject, () => enforcer.apply(s, enginePolicy, applyOpts)));
+  let k = 0;
+  const params: Pairs = out
+    .filter(([name]) => (name !== STORE_MATCH || route.promql !== 'none') && (o.unknownParams !== 'drop' || knownParam(route, name)))
+    .map((p) => (p[0] === STORE_MATCH ? [STORE_MATCH, enforcedStore[k++] as string] as const : p));
+
+  // 4. Tenancy headers of header modes (./tenancy.ts).
+  const tenancyHeaders = tenancyHeadersOf(policy.tenants, route.tenantScoped, { mode: o.mode, header: o.header, allTenants: o.allTenants, selectParam: o.selectParam });
 
   const target = route.plan({
-    method: req.method, path: req.match.path, params: out, policy, tenancyHeaders, subject,
+    method: req.method, path: req.match.path, params, policy, tenancyHeaders, subject,
     ...(req.body === undefined ? {} : { body: req.body }),
     ...(req.match.segment === undefined ? {} : { segment: req.match.segment }),
   });
@@ -195,13 +222,10 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     forward,
     policy,
     enforced: { ...(enforcedQuery === undefined ? {} : { query: enforcedQuery }), ...(enforcedMatch === undefined ? {} : { match: enforcedMatch }) },
+    // Header mode: the upstream scopes rules/alerts/metadata by the header, so they are relayed
+    // unfiltered, except for routes that always filter (Alertmanager: it may have no tenancy).
+    filterPolicy: route.filterWithPolicy === true ? policy : enginePolicy,
+    params,
+    tenancyHeaders,
   };
-}
-
-function optional<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
-  }
 }

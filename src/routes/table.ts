@@ -19,6 +19,7 @@
 import { HttpError } from '../http/errors.ts';
 import { encodeComponent, percentDecode } from '../http/percent.ts';
 import type { ForwardTarget, Method, PlanInput, PromQLParams, ResponseMode, Route, RouteMatch } from './types.ts';
+import { ALERTS_ROUTE, EXPLAIN_ROUTE, METADATA_ROUTE, RULES_ROUTE } from './read-api.ts';
 
 const INSTANT = ['time', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
 const RANGE = ['start', 'end', 'step', 'timeout', 'limit', 'lookback_delta', 'stats'] as const;
@@ -35,11 +36,12 @@ export function forwardToPrometheus(input: PlanInput): ForwardTarget {
   return { upstream: 'prometheus', method: input.method, path: input.path, params: input.params, headers: input.tenancyHeaders };
 }
 
-function route(name: string, path: string, methods: readonly Method[], promql: PromQLParams, singular: readonly string[], opts: { tenantScoped?: boolean; response?: ResponseMode } = {}): Route {
+function route(name: string, path: string, methods: readonly Method[], promql: PromQLParams, singular: readonly string[], opts: { tenantScoped?: boolean; response?: ResponseMode; enabledBy?: string } = {}): Route {
   const all = promql === 'query' ? ['query', ...singular] : [...singular];
   return Object.freeze({
     name, path, methods: Object.freeze([...methods]), promql, singular: Object.freeze(all),
     tenantScoped: opts.tenantScoped ?? true, plan: forwardToPrometheus, response: opts.response ?? JSON_STREAM,
+    ...(opts.enabledBy === undefined ? {} : { enabledBy: opts.enabledBy }),
   });
 }
 
@@ -56,6 +58,16 @@ export const ROUTES: readonly Route[] = Object.freeze([
   // empty 200 without match[]; for all tenants nothing is added, so that stays true).
   route('federate', '/federate', ['GET'], 'match', [], { response: EXPOSITION_STREAM }),
   route('buildinfo', '/api/v1/status/buildinfo', ['GET'], 'none', [], { tenantScoped: false }),
+  // The read API of issue #8 (./read-api.ts): Thanos explain routes, parse_query, rules,
+  // alerts, metadata, the opt-in status/flags and promfence's own explain endpoint.
+  route('query_explain', '/api/v1/query_explain', ['GET', 'POST'], 'query', INSTANT),
+  route('query_range_explain', '/api/v1/query_range_explain', ['GET', 'POST'], 'query', RANGE),
+  route('parse_query', '/api/v1/parse_query', ['GET', 'POST'], 'query', []),
+  RULES_ROUTE,
+  ALERTS_ROUTE,
+  METADATA_ROUTE,
+  route('status_flags', '/api/v1/status/flags', ['GET'], 'none', [], { tenantScoped: false, enabledBy: 'allow_status_flags' }),
+  EXPLAIN_ROUTE,
 ]);
 
 interface PatternRoute {
@@ -89,7 +101,7 @@ export function routeTable(routes: readonly Route[]): RouteTable {
 export const DEFAULT_ROUTE_TABLE: RouteTable = routeTable(ROUTES);
 
 /** Strict decoding of one path segment (Go's PathUnescape: `+` stays `+`); null when invalid. */
-function decodeSegment(seg: string): string | null {
+export function decodeSegment(seg: string): string | null {
   for (let i = 0; i < seg.length; i++) if (seg.charCodeAt(i) > 0xff) return null;
   return percentDecode(Buffer.from(seg, 'latin1'), false);
 }

@@ -30,8 +30,19 @@ export type PromQLParams = 'query' | 'match' | 'match_required' | 'none';
 
 /** Context a response filter runs with. */
 export interface FilterContext {
-  /** What the caller may read. */
+  /**
+   * What the caller may read, as enforced on the upstream request: the caller's policy in
+   * `label` and `label+header` modes; unrestricted in `header` mode (the upstream scopes the
+   * answer by the tenant header there, exactly as for queries).
+   */
   readonly policy: AccessPolicy;
+  /** The parameters of the request (after enforcement, before the route's own plan), for filters that honour them (`limit`). */
+  readonly params?: Pairs;
+  /**
+   * Metric names the caller can see (the enforced `label/__name__/values`), for routes whose
+   * filter declares `needs: 'metric_names'`; undefined when the policy is unrestricted.
+   */
+  readonly metricNames?: ReadonlySet<string>;
 }
 
 /**
@@ -46,7 +57,7 @@ export interface FilterContext {
  */
 export type ResponseMode =
   | { readonly kind: 'stream'; readonly body: 'json' | 'exposition' }
-  | { readonly kind: 'filter'; readonly filter: (body: unknown, ctx: FilterContext) => unknown }
+  | { readonly kind: 'filter'; readonly filter: (body: unknown, ctx: FilterContext) => unknown; readonly needs?: 'metric_names' }
   | BinaryStreamMode;
 
 /**
@@ -155,8 +166,41 @@ export interface Route {
   readonly response: ResponseMode;
   /** The upstream the route needs (default `prometheus`); a route of an unconfigured upstream is 404. */
   readonly upstream?: UpstreamName;
+  /**
+   * Filter the answer with the caller's policy in every mode. By default `enforce.mode: header`
+   * relays filtered routes unfiltered (the upstream scopes them by the tenant header); an
+   * Alertmanager may have no tenancy of its own, so its routes always filter. Default false.
+   */
+  readonly filterWithPolicy?: boolean;
   /** Set when POST bodies are read raw instead of as a form (see {@link RawBodySpec}). */
   readonly body?: RawBodySpec;
+  /**
+   * Repeatable parameters the route knows besides `match[]` (`rule_name[]`, …): kept when
+   * `params.unknown: drop`. Default none.
+   */
+  readonly known?: readonly string[];
+  /**
+   * The configuration switch that enables the route (`allow_status_flags`); while it is off
+   * the route answers 403 `forbidden_endpoint`. Default: always enabled.
+   */
+  readonly enabledBy?: string;
+  /**
+   * Answers the request inside promfence instead of sending it upstream (the explain
+   * endpoint): returns the `data` of a Prometheus success envelope.
+   */
+  readonly local?: (input: LocalInput) => unknown;
+}
+
+/** What a local route ({@link Route.local}) answers from: the planned request, never sent anywhere. */
+export interface LocalInput {
+  readonly subject: string;
+  readonly policy: AccessPolicy;
+  /** The enforced texts (`query`, `match`). */
+  readonly enforced: { readonly query?: string; readonly match?: readonly string[] };
+  /** The tenancy headers the request would carry upstream (header modes). */
+  readonly tenancyHeaders: Readonly<Record<string, string>>;
+  /** The request's parameters (the original `query` among them). */
+  readonly original: string | undefined;
 }
 
 /** A matched route and its canonical path (percent-encoded, variable segment re-encoded). */

@@ -9,8 +9,10 @@
  *   built body: the parameters as an `application/x-www-form-urlencoded` body with its
  *   exact `Content-Length` and an empty URL query (Go merges both, so one place is enough and
  *   there is nothing to disagree with); POST with a built body: that body, parameters in the URL;
- * - headers: the header policy's allow-list of client headers (./headers.ts), `Host`,
- *   `X-Request-Id`, the upstream credential, the plan's tenancy headers. Nothing else.
+ * - headers: the header policy's allow-list of client headers (./headers.ts), `Host` (the
+ *   URL's, or `upstream.host`), `X-Request-Id`, the upstream credential (bearer or basic),
+ *   the static `upstream.headers`, the plan's tenancy headers (which win). Nothing else.
+ * - TLS (https): `upstream.tls` CA bundle, client certificate, server name, verification.
  *
  * Timeouts: no response head within `timeoutMs` → the request is destroyed and
  * {@link UpstreamClient.send} rejects with 504 `upstream_timeout`; after the head, an idle gap
@@ -24,6 +26,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
+import tls, { type PeerCertificate } from 'node:tls';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { ForwardPlan, UpstreamName } from '../routes/types.ts';
 import { encodeForm } from '../http/params.ts';
@@ -41,6 +44,14 @@ export interface UpstreamSpec {
   readonly timeoutMs: number;
   /** Bearer token promfence sends upstream (never the client's), if any. */
   readonly bearerToken: string | undefined;
+  /** HTTP basic credentials sent upstream instead of a bearer token, if any. */
+  readonly basicAuth?: { readonly username: string; readonly password: string } | undefined;
+  /** TLS settings of an https upstream (PEM texts). */
+  readonly tls?: { readonly ca: string | undefined; readonly cert: string | undefined; readonly key: string | undefined; readonly server_name: string | undefined; readonly insecure_skip_verify: boolean } | undefined;
+  /** Static headers sent with every request (plan headers win on a clash). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** `Host` header (default the URL's host); also the TLS server name unless `tls.server_name`. */
+  readonly host?: string | undefined;
 }
 
 /** Per-request inputs of {@link UpstreamClient.send}. */
@@ -73,6 +84,20 @@ export interface UpstreamClient {
   close(): void;
 }
 
+/** The https agent's TLS options of `upstream.tls` and `upstream.host`. */
+function tlsOptions(spec: UpstreamSpec): https.AgentOptions {
+  const t = spec.tls;
+  const hostOnly = (h: string) => (h.startsWith('[') ? h.slice(1, h.indexOf(']')) : h.replace(/:\d+$/, ''));
+  const servername = t?.server_name !== undefined ? hostOnly(t.server_name) : spec.host !== undefined ? hostOnly(spec.host) : undefined;
+  return {
+    ...(t?.ca !== undefined ? { ca: t.ca } : {}),
+    ...(t?.cert !== undefined ? { cert: t.cert, key: t.key } : {}),
+    ...(servername !== undefined && !/^[0-9.]+$|:/.test(servername) ? { servername } : {}),
+    ...(servername !== undefined ? { checkServerIdentity: (_host: string, cert: PeerCertificate) => tls.checkServerIdentity(servername, cert) } : {}),
+    ...(t?.insecure_skip_verify === true ? { rejectUnauthorized: false } : {}),
+  };
+}
+
 /**
  * Creates the client of one upstream.
  *
@@ -84,9 +109,12 @@ export function createUpstreamClient(spec: UpstreamSpec): UpstreamClient {
   if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`upstream ${spec.name}: URL must be http or https, got ${base.protocol}`);
   const prefix = base.pathname.replace(/\/+$/, '');
   const transport = base.protocol === 'https:' ? https : http;
-  const agent = base.protocol === 'https:' ? new https.Agent({ keepAlive: true }) : new http.Agent({ keepAlive: true });
-  const fixed: Record<string, string> = { host: base.host };
+  const agent = base.protocol === 'https:' ? new https.Agent({ keepAlive: true, ...tlsOptions(spec) }) : new http.Agent({ keepAlive: true });
+  const fixed: Record<string, string> = {};
+  for (const [name, value] of Object.entries(spec.headers ?? {})) fixed[name.toLowerCase()] = value;
+  fixed.host = spec.host ?? base.host;
   if (spec.bearerToken !== undefined) fixed.authorization = `Bearer ${spec.bearerToken}`;
+  else if (spec.basicAuth !== undefined) fixed.authorization = `Basic ${Buffer.from(`${spec.basicAuth.username}:${spec.basicAuth.password}`, 'utf8').toString('base64')}`;
   const port = base.port === '' ? undefined : Number(base.port);
   const hostname = base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname;
 

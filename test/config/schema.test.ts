@@ -60,12 +60,14 @@ describe('config defaults', () => {
     assert.deepEqual(c.server, {
       listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576, watch_config: false, shutdown_timeout_ms: 30000,
       headers_timeout_ms: 10000, request_timeout_ms: 30000, idle_timeout_ms: 65000, ready_probe_interval_ms: 10000, cors_allowed_origins: [],
+      path_prefix: '', listeners: [],
     });
-    assert.deepEqual(c.upstreams, { prometheus: { url: 'http://127.0.0.1:9090', timeout_ms: 120000, bearer_token: undefined } });
+    assert.deepEqual(c.upstreams, { prometheus: { url: 'http://127.0.0.1:9090', timeout_ms: 120000, bearer_token: undefined, basic_auth: undefined, tls: undefined, headers: {}, host: undefined } });
     assert.deepEqual(c.enforce, {
       label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant',
-      select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true,
+      select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true, allow_stats: false, allow_status_flags: false,
     });
+    assert.deepEqual(c.params, { unknown: 'forward' });
     assert.deepEqual(c.promql, { syntax: 'auto', max_query_bytes: 32768, cache_size: 10000, cache_max_bytes: 33554432 });
     assert.deepEqual(c.limits, {
       max_body_bytes: 1048576, max_match_params: 1000, max_filtered_response_bytes: 16777216, max_points: 11000, max_range_ms: 0, max_tenants: 0,
@@ -108,8 +110,9 @@ log: {level: debug}
     assert.deepEqual({ ...c.server, cors_allowed_origins: undefined }, {
       listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536, watch_config: false, shutdown_timeout_ms: 30000,
       headers_timeout_ms: 10000, request_timeout_ms: 30000, idle_timeout_ms: 65000, ready_probe_interval_ms: 10000, cors_allowed_origins: undefined,
+      path_prefix: '', listeners: [],
     });
-    assert.deepEqual(c.upstreams.prometheus, { url: 'https://mimir:8080/prometheus', timeout_ms: 90000, bearer_token: 'up-secret' });
+    assert.deepEqual(c.upstreams.prometheus, { url: 'https://mimir:8080/prometheus', timeout_ms: 90000, bearer_token: 'up-secret', basic_auth: undefined, tls: undefined, headers: {}, host: undefined });
     assert.equal(c.enforce.mode, 'label+header');
     assert.equal(c.enforce.reject_foreign_tenant, false);
     assert.equal(c.promql.syntax, 'prometheus2');
@@ -178,7 +181,7 @@ describe('config errors name the key path and what to do', () => {
     ['upstream both tokens', MIN.replace('9090"}', '9090", bearer_token: a, bearer_token_file: b}'),
       ['config: upstream: has bearer_token and bearer_token_file; keep at most one']],
     ['unknown top-level key', MIN + 'acess: {}\n',
-      ['config: unknown key "acess" (did you mean "access"?); allowed keys: server, upstream, enforce, promql, limits, auth, access, log, alertmanager, remote_read'.replace('config: ', 'config: ')]],
+      ['config: unknown key "acess" (did you mean "access"?); allowed keys: server, upstream, enforce, params, promql, limits, auth, access, log, alertmanager, remote_read'.replace('config: ', 'config: ')]],
     ['unknown nested key', withAuth('{bearer_tokens: [{subject: alice, tokn: x}]}'),
       ['config: auth.bearer_tokens[0]: unknown key "tokn" (did you mean "token"?); allowed keys: subject, token, token_sha256, token_file, groups',
         'config: auth.bearer_tokens[0]: needs one of token, token_sha256, token_file']],

@@ -299,9 +299,12 @@ describe('authentication', () => {
   });
 
   it('unknown route for an authenticated caller: 404 envelope; without credentials: 401', async () => {
-    const a = await call('GET', '/api/v1/status/tsdb', {}, bearer('alice'));
+    const a = await call('GET', '/api/v1/nope', {}, bearer('alice'));
     assert.equal(a.status, 404);
     assert.equal(a.body.code, 'unknown_route');
+    const p = await call('GET', '/api/v1/status/tsdb', {}, bearer('alice'));
+    assert.equal(p.status, 403);
+    assert.equal(p.body.code, 'forbidden_endpoint');
     const b = await call('GET', '/api/v1/status/tsdb');
     assert.equal(b.status, 401);
   });
