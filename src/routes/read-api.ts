@@ -118,7 +118,6 @@ export const FORBIDDEN_ENDPOINTS: readonly ForbiddenEndpoint[] = Object.freeze([
   { path: '/api/v1/targets/metadata', why: `${UNSCOPED}; use /api/v1/metadata` },
   { path: '/api/v1/targets/', why: UNSCOPED },
   { path: '/api/v1/alertmanagers', why: UNSCOPED },
-  { path: '/api/v1/read', why: 'remote read is not served' },
   { path: '/api/v1/write', why: 'promfence is a read gateway' },
   { path: '/api/v1/otlp/', why: 'promfence is a read gateway' },
   { path: '/api/v1/admin/', why: 'administrative APIs are never served' },

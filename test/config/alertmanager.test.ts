@@ -26,7 +26,7 @@ describe('config: alertmanager', () => {
   });
   it('present: the upstream keys, status and receivers denied by default', () => {
     const c = parse('alertmanager: {url: "http://am:9093/alertmanager/", timeout: 30s, bearer_token: s3cr3t-value}\n');
-    assert.deepEqual(c.upstreams.alertmanager, { url: 'http://am:9093/alertmanager', timeout_ms: 30000, bearer_token: 's3cr3t-value' });
+    assert.deepEqual(c.upstreams.alertmanager, { url: 'http://am:9093/alertmanager', timeout_ms: 30000, bearer_token: 's3cr3t-value', basic_auth: undefined, tls: undefined, headers: {}, host: undefined });
     assert.deepEqual(c.alertmanager, { status: 'deny', receivers: 'deny' });
     assert.ok(summarizeConfig(c).includes('alertmanager: http://am:9093/alertmanager (timeout 30s, sends its own bearer token; status deny, receivers deny)'));
   });

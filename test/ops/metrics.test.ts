@@ -37,7 +37,7 @@ before(async () => {
     [q('up'), undefined, 401],
     [q('up'), 'wrong-token', 401],
     [`${base}/api/v1/nope`, ALICE, 404],
-    [`${base}/metrics`, ALICE, 404],
+    [`${base}/metrics`, ALICE, 403],
     [`${base}/metrics`, undefined, 401],
     [`${base}/-/ready`, undefined, 200],
   ];
@@ -73,7 +73,9 @@ describe('metrics after a known request mix', () => {
     assert.equal(n({ route: 'query', code: '400', decision: 'refused' }), 1);
     assert.equal(n({ route: 'query', code: '403', decision: 'denied' }), 1);
     assert.equal(n({ route: 'none', code: '401', decision: 'denied' }), 3);
-    assert.equal(n({ route: 'unknown', code: '404', decision: 'refused' }), 2);
+    assert.equal(n({ route: 'unknown', code: '404', decision: 'refused' }), 1);
+    // /metrics on the public listener: refused by the endpoint policy (403, a denial).
+    assert.equal(n({ code: '403', decision: 'denied' }), 2);
     assert.equal(n({ route: 'ready', code: '200', decision: 'allowed' }), 1);
     assert.equal(n({ route: 'query_range', method: 'POST', code: '200', decision: 'allowed' }), 1);
     assert.equal(n({}), 11);
@@ -87,13 +89,14 @@ describe('metrics after a known request mix', () => {
     assert.equal(await one('promfence_upstream_request_duration_seconds_count{route="query"}'), 2);
     assert.equal(await one('promfence_upstream_request_duration_seconds_count{route="query_range"}'), 1);
     assert.equal(await one('sum(promfence_upstream_request_duration_seconds_count)'), 3);
-    assert.equal(await one('count(promfence_requests_total)'), 7);
+    assert.equal(await one('count(promfence_requests_total)'), 8);
   });
 
   it('refusals by code, auth failures by method and reason', () => {
     assert.equal(valueOf(metrics, 'promfence_enforcement_refusals_total', { code: 'parse_error' }), 1);
     assert.equal(valueOf(metrics, 'promfence_enforcement_refusals_total', { code: 'forbidden_tenant' }), 1);
-    assert.equal(valueOf(metrics, 'promfence_enforcement_refusals_total', { code: 'unknown_route' }), 2);
+    assert.equal(valueOf(metrics, 'promfence_enforcement_refusals_total', { code: 'unknown_route' }), 1);
+    assert.equal(valueOf(metrics, 'promfence_enforcement_refusals_total', { code: 'forbidden_endpoint' }), 1);
     assert.equal(valueOf(metrics, 'promfence_enforcement_refusals_total', { code: 'unauthenticated' }), 3);
     assert.equal(valueOf(metrics, 'promfence_auth_failures_total', { method: 'none', reason: 'no_credentials' }), 2);
     assert.equal(valueOf(metrics, 'promfence_auth_failures_total', { method: 'bearer_tokens', reason: 'invalid_bearer_token' }), 1);

@@ -118,7 +118,7 @@ describe('POST /-/reload and server.watch_config (in process)', () => {
     assert.equal(r.status, 405);
     await r.text();
     const pub = await get(`${gw.server.url}/-/reload`, OPS, {});
-    assert.equal(pub.body['code'], 'unknown_route');
+    assert.equal(pub.body['code'], 'forbidden_endpoint');
   });
 
   it('server.watch_config: a change of the file is applied without a signal', async () => {
