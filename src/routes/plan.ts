@@ -13,6 +13,7 @@ import { resolvePolicy, parseTenantHeader, unrestrictedPolicy, type AccessPolicy
 import type { Enforcer, Prepared, Syntax } from '../enforce/index.ts';
 import { policySelectors } from '../enforce/index.ts';
 import { HttpError } from '../http/errors.ts';
+import { checkRequestTokens } from '../promql/limits.ts';
 import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
 import { tenantHeaderValue } from '../upstream/headers.ts';
@@ -87,7 +88,8 @@ function step<T>(param: string, subject: string, fn: () => T): T {
  * - PromQL routes: `query` is required (400 `invalid_parameter`, `invalid parameter "query": …`
  *   like Prometheus), enforced, and replaced by its canonical enforced text.
  * - `match[]` routes: every `match[]` (URL and body) enforced; more than
- *   `limits.max_match_params` is 400; none given → the policy's selectors are added (nothing
+ *   `limits.max_match_params` is 400, so are more than 32768 tokens of them together
+ *   (src/promql/limits.ts `MAX_REQUEST_TOKENS`); none given → the policy's selectors are added (nothing
  *   when unrestricted); `series` requires one (400, like Prometheus).
  * - A PromQL-bearing parameter the route does not enforce (`query` on a `match[]` route,
  *   `match[]` on a PromQL route) is dropped: Prometheus ignores it there, and nothing
@@ -120,6 +122,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     if (texts.length === 0 && route.promql === 'match_required') {
       throw new HttpError('invalid_parameter', 'invalid parameter "match[]": no match[] parameter provided');
     }
+    if (texts.length > 1) step('match[]', subject, () => checkRequestTokens(texts));
     selectors = texts.map((t) => step('match[]', subject, () => enforcer.prepare('selector', t, prepareOpts)));
   }
 
