@@ -74,26 +74,14 @@ export class ParseBudgetError extends PromQLError {
 }
 
 /**
- * lezer's parse, advanced step by step under a wall-clock budget (fail closed, never hang).
- *
- * Long left-associative chains: after 300 reductions of one production that start at the
- * same position and span 2000+ characters, `@lezer/lr` (1.4.12, `Parse.advance`,
- * `Rec.MaxLeftAssociativeReductionCount`) force-reduces its stack so that it never builds a
- * tree too deep for its own recursive tree building — which turns a valid chain of ~290
- * `count(x) or …` terms (accepted by Prometheus) into an error node. promfence bounds that
- * depth itself before lezer runs (./limits.ts: at most `MAX_STRUCTURAL_DEPTH` levels of
- * operators and brackets, far below the ~2,500-level chains that overflow lezer's tree
- * building), so the counter of that heuristic is reset before every step. Nothing else of
- * the parse changes: error nodes are still refused, every check of the builder still runs.
- * If a future @lezer/lr renames the field, the reset does nothing and long chains are
- * refused again (fail closed; test/promql/abuse.test.ts notices).
+ * lezer's parse with error recovery, advanced step by step under a wall-clock budget (fail
+ * closed, never hang). Used only for texts of at most {@link RECOVERY_MAX_CHARS} that the
+ * strict parse refused, for the position of the first error node in the message.
  */
 function lezerParse(source: string, budgetMs: number): Tree {
   const deadline = performance.now() + budgetMs;
   const partial = parser.startParse(source);
-  const internals = partial as unknown as { bigReductionCount?: unknown };
   for (;;) {
-    if (typeof internals.bigReductionCount === 'number') internals.bigReductionCount = 0;
     const tree = partial.advance();
     if (tree !== null) return tree;
     if (performance.now() > deadline) throw new ParseBudgetError(budgetMs);
@@ -104,11 +92,24 @@ function lezerParse(source: string, budgetMs: number): Tree {
 const strictParser = parser.configure({ strict: true });
 
 /**
- * lezer's parse without error recovery (same budget and chain handling as {@link lezerParse}):
- * the tree when the text parses, else the position where it stopped. On valid text both modes
- * build the very same tree (recovery starts only where every parse stack failed, which is
- * exactly where strict mode throws); on garbage, recovery costs 10–30 µs per token (`1 1 1 …`,
- * `"a" "a" …`) while strict mode stops at the first error.
+ * lezer's parse without error recovery, under a wall-clock budget: the tree when the text
+ * parses, else the position where it stopped. On valid text both modes build the very same
+ * tree (recovery starts only where every parse stack failed, which is exactly where strict
+ * mode throws); on garbage, recovery costs 10–30 µs per token (`1 1 1 …`, `"a" "a" …`) while
+ * strict mode stops at the first error.
+ *
+ * Long left-associative chains: after 300 reductions of one production that start at the
+ * same position and span 2000+ characters, `@lezer/lr` (1.4.12, `Parse.advance`,
+ * `Rec.MaxLeftAssociativeReductionCount`) force-reduces its stack so that it never builds a
+ * tree too deep for its own recursive tree building — which turns a valid chain of ~290
+ * `count(x) or …` terms (accepted by Prometheus) into a parse error. promfence bounds that
+ * depth itself before lezer runs (./limits.ts: at most `MAX_STRUCTURAL_DEPTH` levels of
+ * operators and brackets, far below the ~2,500-level chains that overflow lezer's tree
+ * building), so the counter of that heuristic is reset before every step. Nothing else of
+ * the parse changes: every check of the builder still runs. If a future @lezer/lr renames
+ * the field, the reset does nothing and long chains are refused again (fail closed;
+ * test/promql/abuse.test.ts notices). The recovering parse needs no reset: its texts are
+ * shorter than the 2000 characters the heuristic looks at.
  */
 function lezerParseStrict(source: string, budgetMs: number): Tree | number {
   const deadline = performance.now() + budgetMs;
