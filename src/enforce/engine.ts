@@ -57,8 +57,6 @@ export const SLOW_REFUSAL_ENTRIES = 4096;
 export interface EnforcerStats {
   hits: number;
   misses: number;
-  /** Requests refused from the memory of budget refusals (no parse ran). */
-  slowRefusalHits: number;
 }
 
 /** Default of {@link EnforcerOptions.maxEntries}. */
@@ -87,7 +85,8 @@ function copy(err: PromQLError): PromQLError {
 export class Enforcer {
   readonly #cache: LRUCache<string, Entry> | undefined;
   /** Hit and miss counters, for metrics. */
-  readonly stats: EnforcerStats = { hits: 0, misses: 0, slowRefusalHits: 0 };
+  readonly stats: EnforcerStats = { hits: 0, misses: 0 };
+  #slowRefusalHits = 0;
   /** Budget refusals by hash of (kind, dialect, text); see {@link EnforcerOptions.slowRefusalTtlMs}. */
   readonly #slow: LRUCache<string, PromQLError>;
   readonly #steps: EnforcerSteps;
@@ -109,6 +108,11 @@ export class Enforcer {
       ...(options.now ? { perf: { now: options.now } } : {}),
     });
     this.#steps = { prepareQuery, prepareSeriesSelector, applyPolicy, ...options.steps };
+  }
+
+  /** Requests refused from the memory of budget refusals (no parse ran), since creation. */
+  get slowRefusalHits(): number {
+    return this.#slowRefusalHits;
   }
 
   /** Number of remembered budget refusals (live or expired but not yet evicted). */
@@ -171,7 +175,7 @@ export class Enforcer {
   #lookup(key: string, hash: string, compute: () => string): string {
     const slow = this.#slow.get(hash);
     if (slow !== undefined) {
-      this.stats.slowRefusalHits++;
+      this.#slowRefusalHits++;
       throw copy(slow);
     }
     const cache = this.#cache;
