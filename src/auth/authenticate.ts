@@ -64,7 +64,9 @@ function refusal(header: AuthorizationHeader, messages: Map<string, string>, met
  *    {@link MSG_AUTH_REQUIRED} / {@link MSG_MALFORMED} / "unsupported authorization scheme";
  *    `WWW-Authenticate` lists the challenge of every configured provider
  *    (`Bearer realm="promfence", Basic realm="promfence"`);
- * 4. an exception inside a provider → 500 `internal_error`.
+ * 4. an exception inside a provider → 500 `internal_error`, except an {@link HttpError} a
+ *    provider throws on purpose (429 `rate_limited` when basic auth's password pool is full),
+ *    which is answered as it is.
  *
  * Every refusal is recorded on the request state (`authFailures`, for logs and metrics) and
  * logged at `info` with the reason; credentials are never logged or echoed. A basic username
@@ -96,6 +98,12 @@ export function createAuthenticator(config: Pick<Config, 'auth'>, logger: Logger
     const done = (err: unknown, user: unknown): void => {
       if (settled) return; // passport must call back once; never answer twice
       settled = true;
+      if (err instanceof HttpError) {
+        // A provider's own answer that is not a verdict on the credentials (429 when the
+        // password pool is full).
+        logger.warn('authentication refused', { code: err.code, error: err.message, ...where });
+        return next(err);
+      }
       if (err !== null && err !== undefined) {
         logger.error('authentication error', { error: err instanceof Error ? err.message : String(err), ...where });
         return next(new HttpError('internal_error', 'authentication failed because of an internal error', { cause: err }));
