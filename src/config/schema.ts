@@ -23,6 +23,8 @@ import { tenantIdProblem } from '../access/tenant-id.ts';
 export const DEFAULTS = Object.freeze({
   listen: '127.0.0.1:9095',
   max_header_bytes: 1_048_576,
+  max_request_target_bytes: 262_144,
+  max_pipelined_requests: 16,
   upstream_timeout_ms: 120_000,
   enforce_label: 'tenant',
   enforce_mode: 'label' as const,
@@ -235,10 +237,14 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     listen: checked(listenProblem).default(DEFAULTS.listen),
     internal_listen: checked(listenProblem).optional(),
     max_header_bytes: positiveInt(1024).default(DEFAULTS.max_header_bytes),
+    max_request_target_bytes: positiveInt(256).default(DEFAULTS.max_request_target_bytes),
+    max_pipelined_requests: positiveInt(1).default(DEFAULTS.max_pipelined_requests),
   }).prefault({}).transform((s): Config['server'] => ({
     listen: s.listen,
     internal_listen: s.internal_listen,
     max_header_bytes: s.max_header_bytes,
+    max_request_target_bytes: s.max_request_target_bytes,
+    max_pipelined_requests: s.max_pipelined_requests,
   }));
 
   const upstream = strict({

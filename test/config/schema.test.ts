@@ -57,7 +57,7 @@ function withAuth(auth: string, access = '{subjects: {alice: [team-fruit]}}'): s
 describe('config defaults', () => {
   it('fills every documented default from a minimal file', () => {
     const c = parse(MIN);
-    assert.deepEqual(c.server, { listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576 });
+    assert.deepEqual(c.server, { listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576, max_request_target_bytes: 262144, max_pipelined_requests: 16 });
     assert.deepEqual(c.upstreams, { prometheus: { url: 'http://127.0.0.1:9090', timeout_ms: 120000, bearer_token: undefined } });
     assert.deepEqual(c.enforce, {
       label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant',
@@ -99,7 +99,7 @@ auth:
 access: {subjects: {alice: [team-fruit, team-fruit]}, groups: {b: ["*"]}}
 log: {level: debug}
 `);
-    assert.deepEqual(c.server, { listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536 });
+    assert.deepEqual(c.server, { listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536, max_request_target_bytes: 262144, max_pipelined_requests: 16 });
     assert.deepEqual(c.upstreams.prometheus, { url: 'https://mimir:8080/prometheus', timeout_ms: 90000, bearer_token: 'up-secret' });
     assert.equal(c.enforce.mode, 'label+header');
     assert.equal(c.enforce.reject_foreign_tenant, false);

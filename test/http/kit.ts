@@ -90,7 +90,7 @@ export async function startUpstream(responder: Responder = cannedResponder): Pro
 /** A base configuration (label mode, fixed syntax so no buildinfo probe runs). */
 export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () => {}): Config {
   const c: Config = {
-    server: { listen: '127.0.0.1:0', internal_listen: undefined, max_header_bytes: 16384 },
+    server: { listen: '127.0.0.1:0', internal_listen: undefined, max_header_bytes: 16384, max_request_target_bytes: 262144, max_pipelined_requests: 16 },
     upstreams: { prometheus: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined } },
     enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true },
     promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0, cache_max_bytes: 1 << 20 },
