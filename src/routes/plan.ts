@@ -19,8 +19,13 @@ import type { RequestParams } from '../http/params.ts';
 import { tenantHeaderValue } from '../upstream/headers.ts';
 import type { ForwardPlan, Method, RouteMatch } from './types.ts';
 
-/** Parameters never forwarded: tenancy controls of other proxies and credentials (threat-model.md invariant 5). */
-export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]', 'extra_filters', 'extra_filters[]', 'access_token'];
+/**
+ * Parameters never forwarded: tenancy controls of other proxies and credentials
+ * (threat-model.md invariant 5), and Thanos's `storeMatch[]`, selectors that Thanos Query
+ * evaluates against its stores' labels and that promfence does not enforce (dropping it only
+ * widens the set of stores asked; every series selector stays enforced).
+ */
+export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]', 'extra_filters', 'extra_filters[]', 'access_token', 'storeMatch[]', 'storeMatch'];
 
 /** The configuration the planner reads (a projection of `config.enforce`, `promql`, `limits`). */
 export interface PlanOptions {
