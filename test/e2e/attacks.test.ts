@@ -71,7 +71,7 @@ describe('attack classes against a real Prometheus', { timeout: 120_000 }, () =>
   });
 
   it('every metric name, grouped by tenant: team-fruit only', async () => {
-    for (const q of ['count by (tenant) ({__name__=~".+"})', 'group by (tenant) ({tenant=~".*"})', 'count_values("tenant", up)']) {
+    for (const q of ['count by (tenant) ({__name__=~".+"})', 'group by (tenant) ({tenant=~".+"})', 'count_values("tenant", up)']) {
       const r = await query(q);
       assert.equal(r.httpStatus, 200, q);
       if (q.startsWith('count_values')) assert.ok(result(r).every((s) => s.metric['tenant'] === '1'), q);
@@ -85,7 +85,8 @@ describe('attack classes against a real Prometheus', { timeout: 120_000 }, () =>
     const tenants = new Set([...(await fed.text()).matchAll(/tenant="([^"]*)"/g)].map((m) => m[1]));
     assert.deepEqual([...tenants], ['team-fruit']);
     const names = await (await fetch(`${gw.url}/api/v1/label/__name__/values`, { headers: ALICE })).json() as { data: string[] };
-    assert.ok(!names.data.some((n) => n.startsWith('veggie_') || n.startsWith('node_cpu')), names.data.join(','));
+    assert.ok(!names.data.some((n) => n.startsWith('veggie_')), names.data.join(','));
+    assert.ok(names.data.includes('fruit_basket_items'));
   });
 
   it('pre-authentication: a huge malformed target is 414 or 401, never work on the credential or the query', async () => {
