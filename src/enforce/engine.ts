@@ -50,7 +50,7 @@ export interface EnforcerSteps {
 
 /** Default of {@link EnforcerOptions.slowRefusalTtlMs}: 30 s. */
 export const DEFAULT_SLOW_REFUSAL_TTL_MS = 30_000;
-/** Most remembered budget refusals (each ~150 bytes: a 44-character hash and a message). */
+/** Most remembered budget refusals (each ~250 bytes: a 44-character hash and the message; at most 1 MiB together). */
 export const SLOW_REFUSAL_ENTRIES = 4096;
 
 /** Counters of {@link Enforcer} (monotonic since creation). */
@@ -88,7 +88,7 @@ export class Enforcer {
   readonly stats: EnforcerStats = { hits: 0, misses: 0 };
   #slowRefusalHits = 0;
   /** Budget refusals by hash of (kind, dialect, text); see {@link EnforcerOptions.slowRefusalTtlMs}. */
-  readonly #slow: LRUCache<string, PromQLError>;
+  readonly #slow: LRUCache<string, string>;
   readonly #steps: EnforcerSteps;
 
   /** @param options cache bounds ({@link EnforcerOptions}) */
@@ -101,8 +101,10 @@ export class Enforcer {
       maxEntrySize: Math.max(1, Math.floor(maxBytes / 16)),
       sizeCalculation: (value, key) => OVERHEAD_BYTES + 2 * key.length + 2 * ('ok' in value ? value.ok.length : value.err.message.length),
     });
-    this.#slow = new LRUCache<string, PromQLError>({
+    this.#slow = new LRUCache<string, string>({
       max: SLOW_REFUSAL_ENTRIES,
+      maxSize: SLOW_REFUSAL_ENTRIES * 256,
+      sizeCalculation: (message, key) => 64 + 2 * (key.length + message.length),
       ttl: Math.max(1, options.slowRefusalTtlMs ?? DEFAULT_SLOW_REFUSAL_TTL_MS),
       ttlResolution: 0,
       ...(options.now ? { perf: { now: options.now } } : {}),
@@ -176,7 +178,7 @@ export class Enforcer {
     const slow = this.#slow.get(hash);
     if (slow !== undefined) {
       this.#slowRefusalHits++;
-      throw copy(slow);
+      throw new PromQLError('query_too_large', slow);
     }
     const cache = this.#cache;
     if (cache === undefined) return this.#remembering(hash, compute);
@@ -207,7 +209,7 @@ export class Enforcer {
     try {
       return compute();
     } catch (err) {
-      if (err instanceof ParseBudgetError) this.#slow.set(hash, err);
+      if (err instanceof ParseBudgetError) this.#slow.set(hash, err.message);
       throw err;
     }
   }
