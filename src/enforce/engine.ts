@@ -146,7 +146,7 @@ export class Enforcer {
     const maxQueryBytes = opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
     const key = `p\u0000${kind}\u0000${opts.syntax}\u0000${maxQueryBytes}\u0000${text}`;
     let fresh: Prepared | undefined;
-    this.#lookup(key, textHash(kind, opts.syntax, text), () => {
+    this.#lookup(key, () => textHash(kind, opts.syntax, text), () => {
       fresh = kind === 'query' ? this.#steps.prepareQuery(text, opts) : this.#steps.prepareSeriesSelector(text, opts);
       return '';
     });
@@ -161,7 +161,7 @@ export class Enforcer {
   apply(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string {
     const reject = opts.rejectForeignTenant ?? true;
     const key = `a\u0000${prepared.kind}\u0000${prepared.syntax}\u0000${prepared.maxQueryBytes}\u0000${reject ? 1 : 0}\u0000${policy.key}\u0000${prepared.text}`;
-    return this.#lookup(key, textHash(prepared.kind, prepared.syntax, prepared.text), () => this.#steps.applyPolicy(prepared, policy, opts));
+    return this.#lookup(key, () => textHash(prepared.kind, prepared.syntax, prepared.text), () => this.#steps.applyPolicy(prepared, policy, opts));
   }
 
   /** Both steps for a PromQL expression (cached `enforceQuery`). */
@@ -174,14 +174,13 @@ export class Enforcer {
     return this.apply(this.prepare('selector', selector, opts), opts.policy, opts);
   }
 
-  #lookup(key: string, hash: string, compute: () => string): string {
-    const slow = this.#slow.get(hash);
-    if (slow !== undefined) {
-      this.#slowRefusalHits++;
-      throw new PromQLError('query_too_large', slow);
-    }
+  /**
+   * A cache hit costs one lookup; only a miss hashes the text (`hashOf`) to consult and feed
+   * the memory of budget refusals, so the warm path stays free of SHA-256.
+   */
+  #lookup(key: string, hashOf: () => string, compute: () => string): string {
     const cache = this.#cache;
-    if (cache === undefined) return this.#remembering(hash, compute);
+    if (cache === undefined) return this.#remembering(hashOf(), compute);
     const hit = cache.get(key);
     if (hit !== undefined) {
       this.stats.hits++;
@@ -191,7 +190,7 @@ export class Enforcer {
     this.stats.misses++;
     let entry: Entry;
     try {
-      entry = { ok: this.#remembering(hash, compute) };
+      entry = { ok: this.#remembering(hashOf(), compute) };
     } catch (err) {
       if (!(err instanceof PromQLError)) throw err;
       // Size and parse-time refusals are not cached: the size check is cheap, and a parse that
@@ -204,8 +203,13 @@ export class Enforcer {
     throw copy(entry.err);
   }
 
-  /** Runs `compute`, remembering a parse-budget refusal under `hash`. */
+  /** Runs `compute` unless `hash` is a remembered budget refusal; remembers a new one. */
   #remembering(hash: string, compute: () => string): string {
+    const slow = this.#slow.get(hash);
+    if (slow !== undefined) {
+      this.#slowRefusalHits++;
+      throw new PromQLError('query_too_large', slow);
+    }
     try {
       return compute();
     } catch (err) {
