@@ -7,7 +7,9 @@
  *   unparsable request → 400 `bad_request`, a client too slow to send its head → 408
  *   `request_timeout`, a missing Host on HTTP/1.1, an `Expect` other than 100-continue and
  *   CONNECT → 400 `bad_request`. Node's own answers have an empty body.
- * - Pipelined HTTP/1.1 requests are served one at a time per connection ({@link pipelined}).
+ * - Pipelined HTTP/1.1 requests are served one at a time per connection, at most
+ *   `server.max_pipelined_requests` waiting ({@link pipelined}); a request target longer than
+ *   `server.max_request_target_bytes` → 414 `uri_too_long` before anything reads it.
  * - {@link RunningServer.reload} swaps the application: requests already running finish on
  *   the old one, which is closed once the last of them ended; new requests see the new one.
  */
@@ -76,17 +78,30 @@ export function writeRawError(socket: Socket, code: ErrorCode, message: string):
   socket.end(head + body, () => socket.destroy());
 }
 
+/** Default of `server.max_pipelined_requests`: requests one connection may have waiting. */
+export const DEFAULT_MAX_PIPELINED = 16;
+
 /**
  * Serialises pipelined HTTP/1.1 requests per connection: Node parses and emits every request
  * a client pipelines at once, so one TCP write of N requests would otherwise run N upstream
  * queries concurrently (and buffer their answers, which must go out in order anyway). The
  * next request of a connection is handled once the previous response finished or closed.
-
+ *
+ * The queue of one connection is bounded (issue #11: 100k–400k pipelined requests used to
+ * stall the process for seconds to minutes and grow RSS by hundreds of MB): a request that
+ * finds `maxQueued` requests already waiting closes the connection at once, without an
+ * answer — an answer could only be sent after every earlier one (HTTP/1.1 keeps order), and
+ * until then the connection's requests would keep piling up. Requests of a closed connection
+ * that Node still parses from the bytes it had read are dropped unhandled. No real client
+ * pipelines that deep (browsers and Grafana do not pipeline at all; RFC 9112 §9.3.2 lets a
+ * client retry on a new connection).
  *
  * @param handler the request listener to serialise
+ * @param maxQueued requests that may wait behind the running one (default {@link DEFAULT_MAX_PIPELINED})
+ * @param onOverflow called once per connection closed for going over the bound
  * @returns a request listener for `http.createServer`
  */
-export function pipelined(handler: http.RequestListener): http.RequestListener {
+export function pipelined(handler: http.RequestListener, maxQueued: number = DEFAULT_MAX_PIPELINED, onOverflow: (socket: Socket) => void = () => {}): http.RequestListener {
   const queues = new WeakMap<Socket, Array<() => void>>();
   const run = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
@@ -103,12 +118,20 @@ export function pipelined(handler: http.RequestListener): http.RequestListener {
     handler(req, res);
   };
   return (req, res) => {
-    const queue = queues.get(req.socket);
+    const socket = req.socket;
+    if (socket.destroyed) return;
+    const queue = queues.get(socket);
     if (queue) {
+      if (queue.length >= maxQueued) {
+        queue.length = 0;
+        onOverflow(socket);
+        socket.destroy();
+        return;
+      }
       queue.push(() => run(req, res));
       return;
     }
-    queues.set(req.socket, []);
+    queues.set(socket, []);
     run(req, res);
   };
 }
@@ -155,6 +178,12 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   let inflight = 0;
 
   const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    // Before anything reads the request target (health probes, authentication, routing):
+    // pre-authentication work stays bounded by this cap, not by the head size.
+    if ((req.url?.length ?? 0) > config.server.max_request_target_bytes) {
+      sendError(res, new HttpError('uri_too_long', `request target longer than ${config.server.max_request_target_bytes} bytes (server.max_request_target_bytes); send the parameters as a POST form body`, { headers: { Connection: 'close' } }));
+      return;
+    }
     if (req.httpVersionMajor === 1 && req.httpVersionMinor >= 1 && req.headers.host === undefined) {
       sendError(res, new HttpError('bad_request', 'malformed HTTP request: an HTTP/1.1 request needs a Host header', { headers: { Connection: 'close' } }));
       return;
@@ -187,12 +216,13 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   const tls = config.server.tls;
   const tlsStart = tls !== undefined ? tlsServerOptions(tls) : undefined;
   const tlsWatchers: Array<{ close(): void }> = [];
+  const onOverflow = (socket: Socket) => logger.warn('pipelined requests over the limit: connection closed', { remote: socket.remoteAddress, limit: config.server.max_pipelined_requests });
   // One listener (the public one, and one per server.listeners[] entry): same options, same
   // TLS (its certificate files watched), same transport-level envelopes.
   const createListener = (handler: http.RequestListener): http.Server => {
     const server: http.Server = tlsStart !== undefined
-      ? https.createServer({ ...serverOptions, ...tlsStart.options }, pipelined(handler))
-      : http.createServer(serverOptions, pipelined(handler));
+      ? https.createServer({ ...serverOptions, ...tlsStart.options }, pipelined(handler, config.server.max_pipelined_requests, onOverflow))
+      : http.createServer(serverOptions, pipelined(handler, config.server.max_pipelined_requests, onOverflow));
     server.keepAliveTimeout = config.server.idle_timeout_ms;
     if (tls !== undefined && tlsStart !== undefined) {
       tlsWatchers.push(watchTlsFiles(server as https.Server, tls, logger, tlsStart.signature));

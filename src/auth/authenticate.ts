@@ -96,7 +96,9 @@ function refusal(header: AuthorizationHeader, refusals: readonly ProviderRefusal
  *    else {@link authRequiredMessage} / {@link MSG_MALFORMED} / "unsupported authorization
  *    scheme"; `WWW-Authenticate` lists the challenge of every configured provider
  *    (`Bearer realm="promfence", Basic realm="promfence"`);
- * 4. an exception inside a provider → 500 `internal_error`.
+ * 4. an exception inside a provider → 500 `internal_error`, except an {@link HttpError} a
+ *    provider throws on purpose (429 `rate_limited` when basic auth's password pool is full),
+ *    which is answered as it is.
  *
  * The refusals of a request that ends in 401 are recorded on the request state
  * (`authFailures`, for logs and the `promfence_auth_failures_total{method,reason}` metric:
@@ -135,6 +137,12 @@ export function createAuthenticator(config: Pick<Config, 'auth'>, logger: Logger
     const done = (err: unknown, user: unknown): void => {
       if (settled) return; // passport must call back once; never answer twice
       settled = true;
+      if (err instanceof HttpError) {
+        // A provider's own answer that is not a verdict on the credentials (429 when the
+        // password pool is full).
+        logger.warn('authentication refused', { code: err.code, error: err.message, ...where });
+        return next(err);
+      }
       if (refusals.length > 0 && logger.isEnabled('debug')) {
         for (const r of refusals) logger.debug('authentication refused by provider', { auth_method: r.method, reason: r.reason, ...(r.detail !== undefined ? { detail: r.detail } : {}), ...where });
       }

@@ -29,6 +29,8 @@ import {
 export const DEFAULTS = Object.freeze({
   listen: '127.0.0.1:9095',
   max_header_bytes: 1_048_576,
+  max_request_target_bytes: 262_144,
+  max_pipelined_requests: 16,
   upstream_timeout_ms: 120_000,
   enforce_label: 'tenant',
   enforce_mode: 'label' as const,
@@ -271,6 +273,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     tls: serverTlsSchema(sc).optional(),
     path_prefix: checked(pathPrefixProblem).default(DEFAULTS.path_prefix),
     listeners: z.array(strict({ listen: checked(listenProblem), tenants: explicitTenants })).default([]),
+    max_request_target_bytes: positiveInt(256).default(DEFAULTS.max_request_target_bytes),
+    max_pipelined_requests: positiveInt(1).default(DEFAULTS.max_pipelined_requests),
   }).prefault({}).superRefine((s, ctx) => {
     if (s.headers_timeout > s.request_timeout) {
       ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: ': must not be longer than server.request_timeout (the head is part of the request)' });
@@ -289,6 +293,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     listen: s.listen,
     internal_listen: s.internal_listen,
     max_header_bytes: s.max_header_bytes,
+    max_request_target_bytes: s.max_request_target_bytes,
+    max_pipelined_requests: s.max_pipelined_requests,
     watch_config: s.watch_config,
     shutdown_timeout_ms: s.shutdown_timeout,
     headers_timeout_ms: s.headers_timeout,

@@ -10,6 +10,10 @@ export interface Config {
     internal_listen: string | undefined;
     /** Maximum request header bytes (Node's limit, raised). Default 1048576 (1 MiB, like Go). */
     max_header_bytes: number;
+    /** Longest request target (path and query string) in bytes, checked before authentication → 414. Default 262144. */
+    max_request_target_bytes: number;
+    /** Pipelined requests one connection may have waiting; one more closes the connection. Default 16. */
+    max_pipelined_requests: number;
     /** Reload when the configuration file changes (polled every second). Default false. */
     watch_config: boolean;
     /** Graceful shutdown: how long in-flight requests may drain, ms. Default 30000 ("30s"). */

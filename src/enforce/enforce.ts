@@ -8,8 +8,9 @@
  *
  * 1. {@link prepareQuery} / {@link prepareSeriesSelector}: size cap → parse (src/promql/parse.ts)
  *    → validate (empty selectors, functions, dialect gates). Policy-independent.
- * 2. {@link applyPolicy}: reject a user equality matcher on the tenant label naming a tenant the
- *    policy excludes → add the policy's matchers to every selector (function arguments,
+ * 2. {@link applyPolicy}: reject a user matcher on the tenant label that can only match tenants
+ *    the policy excludes (`tenant="x"`, `tenant=~"x|y"`: ./limits.ts) → bound the enforced
+ *    size (selectors × policy matchers) → add the policy's matchers to every selector (function arguments,
  *    aggregation parameters, binary operands, subqueries, range selectors), keeping the user's
  *    own matchers (AND) → canonical print with self-check.
  *
@@ -23,7 +24,8 @@ import { DEFAULT_MAX_QUERY_BYTES, parseExpr, parseSeriesSelector } from '../prom
 import { printCanonical } from '../promql/print.ts';
 import { escapeRegex } from '../promql/regex.ts';
 import { validateExpr } from '../promql/validate.ts';
-import { describePolicy, excludesTenant, matcherAccepts, type AccessPolicy, type MatcherSet } from '../access/policy.ts';
+import { describePolicy, matcherAccepts, type AccessPolicy, type MatcherSet } from '../access/policy.ts';
+import { checkEnforcedSize, foreignTenant } from './limits.ts';
 
 /** Which parser dialect the upstream accepts. `auto` is resolved by the gateway before calling. */
 export type Syntax = 'prometheus2' | 'prometheus3';
@@ -189,9 +191,10 @@ function assertEnforced(e: Expr, set: MatcherSet | undefined): void {
  * @param policy what the caller may read; unrestricted adds nothing (the text is still printed canonically)
  * @param opts foreign-tenant policy (default reject)
  * @returns canonical PromQL whose every selector carries the policy's matchers
- * @throws PromQLError `forbidden_tenant` (a user `tenant="x"` the policy excludes; `tenant` is
- *   set on the error), `unsupported_policy` (a policy of several matcher sets), `query_too_large`
- *   (the print nests too deeply), `internal_error`; when `prepared` has no tree, every error of
+ * @throws PromQLError `forbidden_tenant` (a user `tenant="x"` or literal `tenant=~"x|y"` naming
+ *   only tenants the policy excludes; `tenant` is set on the error), `unsupported_policy` (a
+ *   policy of several matcher sets), `query_too_large` (the print nests too deeply, or would
+ *   exceed 256 Ki characters: selectors × policy matchers), `internal_error`; when `prepared` has no tree, every error of
  *   step 1 too
  */
 export function applyPolicy(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string {
@@ -199,11 +202,13 @@ export function applyPolicy(prepared: Prepared, policy: AccessPolicy, opts: Poli
     const set = checkPolicy(policy);
     const tree = prepared.tree ?? parseKind(prepared.kind, prepared.text, prepared.syntax, prepared.maxQueryBytes);
     const reject = opts.rejectForeignTenant ?? true;
+    checkEnforcedSize(tree, prepared.text.length, set);
     const enforced = mapSelectors(tree, (vs, call) => {
       if (reject) {
         for (const m of vs.matchers) {
-          if (m.name === policy.label && m.op === '=' && excludesTenant(policy, m.value)) {
-            throw new PromQLError('forbidden_tenant', `tenant ${JSON.stringify(m.value)} is not granted (granted: ${describePolicy(policy)})`, { tenant: m.value });
+          const foreign = foreignTenant(policy, m);
+          if (foreign !== undefined) {
+            throw new PromQLError('forbidden_tenant', `tenant ${JSON.stringify(foreign)} is not granted (granted: ${describePolicy(policy)})`, { tenant: foreign });
           }
         }
       }

@@ -3,11 +3,14 @@
  * (lru-cache). Dashboards repeat the same queries on every refresh, so both steps are cached:
  * the validation of a text (step 1, per dialect) and its enforced print (step 2, per policy).
  * Refusals are cached too and re-thrown as fresh PromQLErrors with the same code, message,
- * position and tenant.
+ * position and tenant. A parse that ran out of its time budget is remembered apart, briefly
+ * and by hash ({@link EnforcerOptions.slowRefusalTtlMs}), so that a few such requests per
+ * second cannot each burn the whole budget (issue #11).
  */
+import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { PromQLError } from '../promql/errors.ts';
-import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
+import { DEFAULT_MAX_QUERY_BYTES, ParseBudgetError } from '../promql/parse.ts';
 import type { AccessPolicy } from '../access/policy.ts';
 import {
   applyPolicy, prepareQuery, prepareSeriesSelector,
@@ -24,7 +27,31 @@ export interface EnforcerOptions {
    * `promql.cache_max_bytes`). An entry larger than 1/16 of this is not cached.
    */
   readonly maxBytes?: number;
+  /**
+   * How long a text whose parse ran out of its time budget is refused again without parsing,
+   * in ms. Default 30000. Such texts are remembered by SHA-256 (never the text), at most
+   * {@link SLOW_REFUSAL_ENTRIES}, whatever `maxEntries` is (also when caching is off). Short,
+   * because a busy machine can push a legitimate parse over the budget: such a query is
+   * refused for at most this long.
+   */
+  readonly slowRefusalTtlMs?: number;
+  /** Clock in ms for the TTL of remembered refusals (default `performance.now`); tests inject one. */
+  readonly now?: () => number;
+  /** The two steps (default those of ./enforce.ts); tests inject failing ones. */
+  readonly steps?: Partial<EnforcerSteps>;
 }
+
+/** The uncached steps an {@link Enforcer} runs. */
+export interface EnforcerSteps {
+  readonly prepareQuery: typeof prepareQuery;
+  readonly prepareSeriesSelector: typeof prepareSeriesSelector;
+  readonly applyPolicy: typeof applyPolicy;
+}
+
+/** Default of {@link EnforcerOptions.slowRefusalTtlMs}: 30 s. */
+export const DEFAULT_SLOW_REFUSAL_TTL_MS = 30_000;
+/** Most remembered budget refusals (each ~250 bytes: a 44-character hash and the message; at most 1 MiB together). */
+export const SLOW_REFUSAL_ENTRIES = 4096;
 
 /** Counters of {@link Enforcer} (monotonic since creation). */
 export interface EnforcerStats {
@@ -59,6 +86,10 @@ export class Enforcer {
   readonly #cache: LRUCache<string, Entry> | undefined;
   /** Hit and miss counters, for metrics. */
   readonly stats: EnforcerStats = { hits: 0, misses: 0 };
+  #slowRefusalHits = 0;
+  /** Budget refusals by hash of (kind, dialect, text); see {@link EnforcerOptions.slowRefusalTtlMs}. */
+  readonly #slow: LRUCache<string, string>;
+  readonly #steps: EnforcerSteps;
 
   /** @param options cache bounds ({@link EnforcerOptions}) */
   constructor(options: EnforcerOptions = {}) {
@@ -70,6 +101,25 @@ export class Enforcer {
       maxEntrySize: Math.max(1, Math.floor(maxBytes / 16)),
       sizeCalculation: (value, key) => OVERHEAD_BYTES + 2 * key.length + 2 * ('ok' in value ? value.ok.length : value.err.message.length),
     });
+    this.#slow = new LRUCache<string, string>({
+      max: SLOW_REFUSAL_ENTRIES,
+      maxSize: SLOW_REFUSAL_ENTRIES * 256,
+      sizeCalculation: (message, key) => 64 + 2 * (key.length + message.length),
+      ttl: Math.max(1, options.slowRefusalTtlMs ?? DEFAULT_SLOW_REFUSAL_TTL_MS),
+      ttlResolution: 0,
+      ...(options.now ? { perf: { now: options.now } } : {}),
+    });
+    this.#steps = { prepareQuery, prepareSeriesSelector, applyPolicy, ...options.steps };
+  }
+
+  /** Requests refused from the memory of budget refusals (no parse ran), since creation. */
+  get slowRefusalHits(): number {
+    return this.#slowRefusalHits;
+  }
+
+  /** Number of remembered budget refusals (live or expired but not yet evicted). */
+  get slowRefusals(): number {
+    return this.#slow.size;
   }
 
   /** Number of cached entries. */
@@ -96,8 +146,8 @@ export class Enforcer {
     const maxQueryBytes = opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
     const key = `p\u0000${kind}\u0000${opts.syntax}\u0000${maxQueryBytes}\u0000${text}`;
     let fresh: Prepared | undefined;
-    this.#lookup(key, () => {
-      fresh = kind === 'query' ? prepareQuery(text, opts) : prepareSeriesSelector(text, opts);
+    this.#lookup(key, () => textHash(kind, opts.syntax, text), () => {
+      fresh = kind === 'query' ? this.#steps.prepareQuery(text, opts) : this.#steps.prepareSeriesSelector(text, opts);
       return '';
     });
     return fresh ?? { kind, text, syntax: opts.syntax, maxQueryBytes, tree: undefined };
@@ -111,7 +161,7 @@ export class Enforcer {
   apply(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string {
     const reject = opts.rejectForeignTenant ?? true;
     const key = `a\u0000${prepared.kind}\u0000${prepared.syntax}\u0000${prepared.maxQueryBytes}\u0000${reject ? 1 : 0}\u0000${policy.key}\u0000${prepared.text}`;
-    return this.#lookup(key, () => applyPolicy(prepared, policy, opts));
+    return this.#lookup(key, () => textHash(prepared.kind, prepared.syntax, prepared.text), () => this.#steps.applyPolicy(prepared, policy, opts));
   }
 
   /** Both steps for a PromQL expression (cached `enforceQuery`). */
@@ -124,9 +174,13 @@ export class Enforcer {
     return this.apply(this.prepare('selector', selector, opts), opts.policy, opts);
   }
 
-  #lookup(key: string, compute: () => string): string {
+  /**
+   * A cache hit costs one lookup; only a miss hashes the text (`hashOf`) to consult and feed
+   * the memory of budget refusals, so the warm path stays free of SHA-256.
+   */
+  #lookup(key: string, hashOf: () => string, compute: () => string): string {
     const cache = this.#cache;
-    if (cache === undefined) return compute();
+    if (cache === undefined) return this.#remembering(hashOf(), compute);
     const hit = cache.get(key);
     if (hit !== undefined) {
       this.stats.hits++;
@@ -136,7 +190,7 @@ export class Enforcer {
     this.stats.misses++;
     let entry: Entry;
     try {
-      entry = { ok: compute() };
+      entry = { ok: this.#remembering(hashOf(), compute) };
     } catch (err) {
       if (!(err instanceof PromQLError)) throw err;
       // Size and parse-time refusals are not cached: the size check is cheap, and a parse that
@@ -148,4 +202,24 @@ export class Enforcer {
     if ('ok' in entry) return entry.ok;
     throw copy(entry.err);
   }
+
+  /** Runs `compute` unless `hash` is a remembered budget refusal; remembers a new one. */
+  #remembering(hash: string, compute: () => string): string {
+    const slow = this.#slow.get(hash);
+    if (slow !== undefined) {
+      this.#slowRefusalHits++;
+      throw new PromQLError('query_too_large', slow);
+    }
+    try {
+      return compute();
+    } catch (err) {
+      if (err instanceof ParseBudgetError) this.#slow.set(hash, err.message);
+      throw err;
+    }
+  }
+}
+
+/** SHA-256 (base64) of what decides a parse: the kind, the dialect and the text. */
+function textHash(kind: TextKind, syntax: string, text: string): string {
+  return createHash('sha256').update(`${kind}\u0000${syntax}\u0000`).update(text).digest('base64');
 }

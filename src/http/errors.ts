@@ -27,6 +27,8 @@ export const ERROR_TABLE = {
   method_not_allowed: { status: 405, errorType: 'bad_data' },
   body_too_large: { status: 413, errorType: 'bad_data' },
   unsupported_media_type: { status: 415, errorType: 'bad_data' },
+  /** A request target longer than `server.max_request_target_bytes` (checked before authentication). */
+  uri_too_long: { status: 414, errorType: 'bad_data' },
   /** The client did not send its request (headers or body) within Node's request timeout. */
   request_timeout: { status: 408, errorType: 'timeout' },
   rate_limited: { status: 429, errorType: 'too_many_requests' },

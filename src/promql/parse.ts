@@ -25,6 +25,7 @@ import type {
 } from './ast.ts';
 import { AGGREGATORS_WITH_PARAM, COMPARISON_OPS } from './ast.ts';
 import { PromQLError, type TextPosition } from './errors.ts';
+import { checkStructure } from './limits.ts';
 import {
   LexemeError, durationNsToMs, goDurationSeconds, isDurationLexeme, parseGoDurationNs, parseGoNumber,
   secondsToDurationMs, unquoteGoString,
@@ -52,20 +53,101 @@ export interface ParseOptions {
   readonly maxQueryBytes?: number;
   /** Wall-clock budget of each lezer parse in ms. Default {@link DEFAULT_PARSE_BUDGET_MS}. */
   readonly parseBudgetMs?: number;
+  /**
+   * Check the structural limits of ./limits.ts (tokens, depth, signed powers) before lezer
+   * runs. Default true; the printer's self-check turns it off for promfence's own print (whose
+   * source text passed the check, and whose added matchers add tokens).
+   */
+  readonly structureLimits?: boolean;
 }
 
-/** lezer's parse, advanced step by step under a wall-clock budget (fail closed, never hang). */
+/**
+ * Thrown when lezer exceeds its wall-clock budget (code `query_too_large`). A distinct class
+ * because this refusal cost the whole budget: the enforcer remembers it briefly by a hash of
+ * the text (src/enforce/engine.ts), while cheap refusals (size, structure) are not stored.
+ */
+export class ParseBudgetError extends PromQLError {
+  constructor(budgetMs: number) {
+    super('query_too_large', `query is too complex to parse (over ${budgetMs} ms); simplify or split it`);
+    this.name = 'ParseBudgetError';
+  }
+}
+
+/**
+ * lezer's parse with error recovery, advanced step by step under a wall-clock budget (fail
+ * closed, never hang). Used only for texts of at most {@link RECOVERY_MAX_CHARS} that the
+ * strict parse refused, for the position of the first error node in the message.
+ */
 function lezerParse(source: string, budgetMs: number): Tree {
   const deadline = performance.now() + budgetMs;
   const partial = parser.startParse(source);
   for (;;) {
     const tree = partial.advance();
     if (tree !== null) return tree;
-    if (performance.now() > deadline) {
-      throw new PromQLError('query_too_large', `query is too complex to parse (over ${budgetMs} ms); simplify or split it`);
-    }
+    if (performance.now() > deadline) throw new ParseBudgetError(budgetMs);
   }
 }
+
+/**
+ * lezer's `strict` flag of the one grammar instance, set only for the duration of a strict
+ * parse (synchronous, so nothing else parses meanwhile). Not `parser.configure({ strict:
+ * true })`: that copy of the parser object made every parse ~40% slower (its properties are
+ * read in lezer's innermost loops; measured with `npm run bench:enforce`).
+ */
+const strictFlag = parser as unknown as { strict: boolean };
+
+/**
+ * lezer's parse without error recovery, under a wall-clock budget: the tree when the text
+ * parses, else the position where it stopped. On valid text both modes build the very same
+ * tree (recovery starts only where every parse stack failed, which is exactly where strict
+ * mode throws); on garbage, recovery costs 10–30 µs per token (`1 1 1 …`, `"a" "a" …`) while
+ * strict mode stops at the first error.
+ *
+ * Long left-associative chains: after 300 reductions of one production that start at the
+ * same position and span 2000+ characters, `@lezer/lr` (1.4.12, `Parse.advance`,
+ * `Rec.MaxLeftAssociativeReductionCount`) force-reduces its stack so that it never builds a
+ * tree too deep for its own recursive tree building — which turns a valid chain of ~290
+ * `count(x) or …` terms (accepted by Prometheus) into a parse error. promfence bounds that
+ * depth itself before lezer runs (./limits.ts: at most `MAX_STRUCTURAL_DEPTH` levels of
+ * operators and brackets, far below the ~2,500-level chains that overflow lezer's tree
+ * building), so the counter of that heuristic is reset before every step. Nothing else of
+ * the parse changes: every check of the builder still runs. If a future @lezer/lr renames
+ * the field, the reset does nothing and long chains are refused again (fail closed;
+ * test/promql/abuse.test.ts notices). The recovering parse needs no reset: its texts are
+ * shorter than the 2000 characters the heuristic looks at.
+ */
+function lezerParseStrict(source: string, budgetMs: number): Tree | number {
+  const deadline = performance.now() + budgetMs;
+  const partial = parser.startParse(source);
+  const internals = partial as unknown as { bigReductionCount?: unknown };
+  const was = strictFlag.strict;
+  strictFlag.strict = true;
+  try {
+    for (;;) {
+      if (typeof internals.bigReductionCount === 'number') internals.bigReductionCount = 0;
+      let tree: Tree | null;
+      try {
+        tree = partial.advance();
+      } catch (err) {
+        if (err instanceof SyntaxError) return partial.parsedPos;
+        throw err;
+      }
+      if (tree !== null) return tree;
+      if (performance.now() > deadline) throw new ParseBudgetError(budgetMs);
+    }
+  } finally {
+    strictFlag.strict = was;
+  }
+}
+
+/**
+ * Texts up to this many UTF-16 units that do not parse get lezer's error recovery, for the
+ * position of its first error node in the message (the messages the golden digests of
+ * test/fixtures/golden hold); longer ones are refused at the point where the strict parse
+ * stopped, so that garbage costs no recovery (issue #11). ~1 KB of the costliest garbage
+ * recovers in ~15 ms.
+ */
+export const RECOVERY_MAX_CHARS = 1024;
 
 /**
  * 1-based line and column (in code points) and 0-based UTF-16 offset of `offset` in `text`.
@@ -560,6 +642,62 @@ function scan(tree: Tree, text: string): Scan {
   }
 }
 
+/**
+ * lezer's function list is Prometheus 3's: the exact identifier ranges of `holt_winters` are
+ * replaced by a same-length function name it knows, and the builder maps those positions back.
+ */
+function withStandIns(source: string, positions: readonly number[]): string {
+  let replaced = '';
+  let last = 0;
+  for (const from of positions) {
+    replaced += source.slice(last, from) + HOLT_WINTERS_STAND_IN;
+    last = from + HOLT_WINTERS.length;
+  }
+  return replaced + source.slice(last);
+}
+
+function isNameChar(c: number): boolean {
+  return (c >= 0x61 && c <= 0x7a) || (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x3a;
+}
+
+/**
+ * Offsets of `holt_winters` identifiers followed (after spaces) by `(`, outside strings and
+ * comments: one linear pass. Used for long texts, which get no error-recovering parse.
+ */
+function holtWintersCalls(text: string): number[] {
+  const out: number[] = [];
+  const n = text.length;
+  for (let i = 0; i < n;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 || c === 0x27 || c === 0x60) {
+      i++;
+      while (i < n && text.charCodeAt(i) !== c) i += text.charCodeAt(i) === 0x5c && c !== 0x60 ? 2 : 1;
+      i++;
+    } else if (c === 0x23) {
+      while (i < n && text.charCodeAt(i) !== 0x0a) i++;
+    } else if (isNameChar(c)) {
+      const start = i;
+      while (i < n && isNameChar(text.charCodeAt(i))) i++;
+      if (i - start === HOLT_WINTERS.length && text.startsWith(HOLT_WINTERS, start)) {
+        let j = i;
+        while (j < n && /\s/.test(text[j] as string)) j++;
+        if (text.charCodeAt(j) === 0x28) out.push(start);
+      }
+    } else {
+      i++;
+    }
+  }
+  return out;
+}
+
+/** A `parse_error` at an offset where the strict parse stopped (long texts). */
+function syntaxErrorAt(text: string, offset: number): PromQLError {
+  const position = positionAt(text, offset);
+  const near = /^\s*(\S{1,20})/.exec(text.slice(offset, offset + 64))?.[1];
+  const what = near === undefined ? 'unexpected end of input' : `unexpected ${JSON.stringify(near)}`;
+  return new PromQLError('parse_error', `${what} (line ${position.line}, column ${position.column})`, { position });
+}
+
 function syntaxError(text: string, node: SyntaxNode): PromQLError {
   const position = positionAt(text, node.from);
   const near = text.slice(node.from, Math.min(node.to, node.from + 20));
@@ -575,8 +713,9 @@ function syntaxError(text: string, node: SyntaxNode): PromQLError {
  * @param text the query as received (UTF-16 string; must be decoded from UTF-8 strictly)
  * @param options dialect and size cap ({@link ParseOptions})
  * @returns the root node
- * @throws PromQLError `query_too_large` (before parsing, or when lezer exceeds
- *   `parseBudgetMs`), `parse_error` (with position),
+ * @throws PromQLError `query_too_large` (before parsing: size, or the structural limits of
+ *   ./limits.ts; or when lezer exceeds `parseBudgetMs`: {@link ParseBudgetError}),
+ *   `parse_error` (with position),
  *   `unsupported_syntax` (experimental or dialect-gated syntax), `internal_error` (any
  *   unexpected exception: fail closed)
  * @example parseExpr('sum by (job) (rate(http_requests_total[5m]))', { syntax: 'prometheus3' })
@@ -587,27 +726,39 @@ export function parseExpr(text: string, options: ParseOptions): Expr {
   if (text.length > max || (text.length * 3 > max && utf8Length(text) > max)) {
     throw new PromQLError('query_too_large', `query is larger than ${max} bytes`);
   }
+  if (options.structureLimits !== false) checkStructure(text);
   try {
     let source = text;
     const budget = options.parseBudgetMs ?? DEFAULT_PARSE_BUDGET_MS;
-    let tree = lezerParse(source, budget);
-    let s = scan(tree, source);
     const holtWinters = new Set<number>();
-    if (s.error !== undefined && s.holtWinters.length > 0) {
-      for (const from of s.holtWinters) holtWinters.add(from);
-      // lezer's function list is Prometheus 3's: replace the exact identifier ranges by a
-      // same-length function name it knows, and map those positions back when building.
-      let replaced = '';
-      let last = 0;
-      for (const from of s.holtWinters) {
-        replaced += source.slice(last, from) + HOLT_WINTERS_STAND_IN;
-        last = from + HOLT_WINTERS.length;
-      }
-      source = replaced + source.slice(last);
+    let tree: Tree;
+    const strict = lezerParseStrict(source, budget);
+    if (typeof strict !== 'number') {
+      tree = strict;
+      const s = scan(tree, source);
+      if (s.error !== undefined) throw syntaxError(text, s.error);
+    } else if (text.length <= RECOVERY_MAX_CHARS) {
       tree = lezerParse(source, budget);
-      s = scan(tree, source);
+      let s = scan(tree, source);
+      if (s.error !== undefined && s.holtWinters.length > 0) {
+        for (const from of s.holtWinters) holtWinters.add(from);
+        source = withStandIns(source, s.holtWinters);
+        tree = lezerParse(source, budget);
+        s = scan(tree, source);
+      }
+      if (s.error !== undefined) throw syntaxError(text, s.error);
+    } else {
+      // Long text: no error recovery. A holt_winters call is found lexically instead.
+      const calls = holtWintersCalls(text);
+      if (calls.length === 0) throw syntaxErrorAt(text, strict);
+      for (const from of calls) holtWinters.add(from);
+      source = withStandIns(source, calls);
+      const again = lezerParseStrict(source, budget);
+      if (typeof again === 'number') throw syntaxErrorAt(text, again);
+      tree = again;
+      const s = scan(tree, source);
+      if (s.error !== undefined) throw syntaxError(text, s.error);
     }
-    if (s.error !== undefined) throw syntaxError(text, s.error);
     const b = new Builder(source, options.syntax, holtWinters);
     const top = b.kids(tree.topNode);
     const root = top[0];

@@ -244,7 +244,7 @@ export function printCanonical(expr: Expr, syntax: Dialect): string {
     // No size cap, and a parse-time budget that grows with the text: promfence's own print
     // parses in linear time (an enforced query can be much longer than the user's text), but
     // a print lezer cannot read (too deep) must not run its error recovery unbounded.
-    again = parseExpr(text, { syntax, maxQueryBytes: Number.MAX_SAFE_INTEGER, parseBudgetMs: SELF_CHECK_BUDGET_MS + text.length / 1000 });
+    again = parseExpr(text, { syntax, maxQueryBytes: Number.MAX_SAFE_INTEGER, parseBudgetMs: SELF_CHECK_BUDGET_MS + text.length / 1000, structureLimits: false });
   } catch (err) {
     throw new PromQLError('internal_error', 'self-check failed: the canonical print does not parse back', { cause: err });
   }

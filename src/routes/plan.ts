@@ -13,6 +13,7 @@ import { resolvePolicy, parseTenantHeader, unrestrictedPolicy, type AccessPolicy
 import type { Enforcer, Prepared, Syntax } from '../enforce/index.ts';
 import { policySelectors } from '../enforce/index.ts';
 import { HttpError } from '../http/errors.ts';
+import { checkRequestTokens } from '../promql/limits.ts';
 import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
 import { checkRange, checkTenantCount } from './limits.ts';
@@ -21,7 +22,11 @@ import { tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
 import { knownParam, STORE_MATCH } from './params.ts';
 import type { ForwardPlan, Method, Pairs, RouteMatch } from './types.ts';
 
-/** Parameters never forwarded: tenancy controls of other proxies and credentials (threat-model.md invariant 5). */
+/**
+ * Parameters never forwarded: tenancy controls of other proxies and credentials
+ * (threat-model.md invariant 5). (Thanos's `storeMatch[]` is not here: it is enforced like
+ * `match[]` and forwarded enforced, see below.)
+ */
 export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]', 'extra_filters', 'extra_filters[]', 'access_token'];
 
 /** The configuration the planner reads (a projection of `config.enforce`, `promql`, `limits`). */
@@ -112,7 +117,8 @@ function step<T>(param: string, subject: string, fn: () => T): T {
  * - PromQL routes: `query` is required (400 `invalid_parameter`, `invalid parameter "query": …`
  *   like Prometheus), enforced, and replaced by its canonical enforced text.
  * - `match[]` routes: every `match[]` (URL and body) enforced; more than
- *   `limits.max_match_params` is 400; none given → the policy's selectors are added (nothing
+ *   `limits.max_match_params` is 400, so are more than 32768 tokens of them together
+ *   (src/promql/limits.ts `MAX_REQUEST_TOKENS`); none given → the policy's selectors are added (nothing
  *   when unrestricted); `series` requires one (400, like Prometheus).
  * - A PromQL-bearing parameter the route does not enforce (`query` on a `match[]` route,
  *   `match[]` on a PromQL route) is dropped: Prometheus ignores it there, and nothing
@@ -146,6 +152,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     if (texts.length === 0 && route.promql === 'match_required') {
       throw new HttpError('invalid_parameter', 'invalid parameter "match[]": no match[] parameter provided');
     }
+    if (texts.length > 1) step('match[]', subject, () => checkRequestTokens(texts));
     selectors = texts.map((t) => step('match[]', subject, () => enforcer.prepare('selector', t, prepareOpts)));
   }
   // Thanos's storeMatch[]: selectors the upstream evaluates against store labels. Enforced

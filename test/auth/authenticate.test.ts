@@ -248,11 +248,15 @@ describe('auth middleware: basic', () => {
     assert.equal(spy.calls(), 2);
   });
 
-  it('cache: failures are not cached', async () => {
+  it('cache: failures are cached too (issue #11: a repeated wrong password runs bcrypt once)', async () => {
     const spy = spyCompare();
     const { app } = makeApp(config, { compare: spy.compare });
-    for (let i = 0; i < 2; i++) expect401(await request(app).get('/').set('Authorization', basic('bob', 'nope')), MSG_INVALID_BASIC);
+    for (let i = 0; i < 3; i++) expect401(await request(app).get('/').set('Authorization', basic('bob', 'nope')), MSG_INVALID_BASIC);
+    for (let i = 0; i < 2; i++) expect401(await request(app).get('/').set('Authorization', basic('mallory', 'nope')), MSG_INVALID_BASIC);
     assert.equal(spy.calls(), 2);
+    // The right password is another credential: verified, and accepted.
+    assert.equal((await request(app).get('/').set('Authorization', basic('bob', BOB_PW))).status, 200);
+    assert.equal(spy.calls(), 3);
   });
 
   it('cache disabled with basic_cache_ttl 0', async () => {

@@ -94,7 +94,7 @@ export async function startUpstream(responder: Responder = cannedResponder): Pro
 export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () => {}): Config {
   const c: Config = {
     server: {
-      listen: '127.0.0.1:0', internal_listen: undefined, max_header_bytes: 16384,
+      listen: '127.0.0.1:0', internal_listen: undefined, max_header_bytes: 16384, max_request_target_bytes: 262144, max_pipelined_requests: 16,
       watch_config: false, shutdown_timeout_ms: 10_000, headers_timeout_ms: 10_000, request_timeout_ms: 30_000, idle_timeout_ms: 5000, ready_probe_interval_ms: 10_000, cors_allowed_origins: [],
     },
     upstreams: { prometheus: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined } },

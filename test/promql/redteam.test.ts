@@ -10,8 +10,8 @@ import { ALL_TENANTS, tenantKey, tenantList, type TenantSet } from '../../src/ac
 import { Enforcer, enforceQuery, enforceSeriesSelector, PromQLError } from '../../src/enforce/index.ts';
 import { topts } from '../kit/policy.ts';
 import { re2Nullable, regexMatchesEmpty } from '../../src/promql/regex.ts';
-import { DEFAULT_PARSE_BUDGET_MS, parseExpr } from '../../src/promql/parse.ts';
-import { canonicalize, nestingDepth } from '../../src/promql/print.ts';
+import { DEFAULT_PARSE_BUDGET_MS, ParseBudgetError, parseExpr } from '../../src/promql/parse.ts';
+import { canonicalize, nestingDepth, printCanonical } from '../../src/promql/print.ts';
 
 const fruit = topts({ label: 'tenant', tenants: tenantList(['team-fruit']), syntax: 'prometheus3' });
 
@@ -136,9 +136,9 @@ describe('red team: lezer parse runs under a wall-clock budget (was: ~9 s for 30
     });
   }
 
-  it('the message says why', () => {
-    assert.throws(() => parseExpr(Array(8000).fill('-1').join('^'), { syntax: 'prometheus3' }),
-      (err: unknown) => err instanceof PromQLError && err.code === 'query_too_large'
+  it('the message says why (the structural limits now refuse these shapes before lezer runs: test/promql/abuse.test.ts)', () => {
+    assert.throws(() => parseExpr(Array(8000).fill('-1').join('^'), { syntax: 'prometheus3', structureLimits: false }),
+      (err: unknown) => err instanceof ParseBudgetError && err.code === 'query_too_large'
         && err.message === `query is too complex to parse (over ${DEFAULT_PARSE_BUDGET_MS} ms); simplify or split it`);
   });
 
@@ -191,6 +191,9 @@ describe('red team: enforcement-cache keys never collide across tenant sets', DO
 
 describe('red team: a valid query whose canonical print nests too deeply is refused cleanly (was: 500 internal_error)', DOS_GUARD, () => {
   const msg = 'query nests too deeply once printed for the upstream (over 1000 levels with explicit parentheses); simplify it';
+  // Since issue #11 the structural limits (src/promql/limits.ts) refuse these shapes before
+  // lezer runs; the printer's own guard is exercised on trees built without those limits.
+  const structural = 'query nests too deeply (brackets and operator chains deeper than 500); simplify or split it';
   const refused: Array<[string, string]> = [
     ['999 × foo ^', Array(999).fill('foo').join('^')],
     ['999 × 1 ^', Array(999).fill('1').join('^')],
@@ -201,9 +204,16 @@ describe('red team: a valid query whose canonical print nests too deeply is refu
   for (const [name, q] of refused) {
     it(`${name}: query_too_large with the reason`, () => {
       assert.throws(() => enforceQuery(q, fruit),
-        (err: unknown) => err instanceof PromQLError && err.code === 'query_too_large' && err.message === msg);
+        (err: unknown) => err instanceof PromQLError && err.code === 'query_too_large' && err.message === structural);
     });
   }
+  it('the printer refuses a tree that nests too deeply once printed (structure limits off)', () => {
+    for (const q of ['-'.repeat(600) + 'foo', Array(600).fill('foo').join('^')]) {
+      const tree = parseExpr(q, { syntax: 'prometheus3', structureLimits: false });
+      assert.throws(() => printCanonical(tree, 'prometheus3'),
+        (err: unknown) => err instanceof PromQLError && err.code === 'query_too_large' && err.message === msg);
+    }
+  });
   it('the same shapes below the limit are still enforced', () => {
     assert.ok(enforceQuery(Array(500).fill('foo').join('^'), fruit).startsWith('foo{tenant="team-fruit"} ^ (foo{tenant="team-fruit"} ^ ('));
     assert.equal(enforceQuery('-'.repeat(499) + 'foo', fruit), '-('.repeat(498) + '-foo{tenant="team-fruit"}' + ')'.repeat(498));

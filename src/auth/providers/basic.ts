@@ -1,13 +1,16 @@
 /**
- * Provider `basic`: HTTP basic users (`auth.basic_users`), bcrypt hashes, and a bounded
- * cache of verified credentials. Registered only when `auth.basic_users` is non-empty: with
- * no basic user, a `Basic` header costs nothing (no bcrypt run).
+ * Provider `basic`: HTTP basic users (`auth.basic_users`), bcrypt hashes checked off the event
+ * loop (../password-pool.ts), and a bounded cache of verified and refused credentials.
+ * Registered only when `auth.basic_users` is non-empty: with no basic user, a `Basic` header
+ * costs nothing (no bcrypt run, no worker started).
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { LRUCache } from 'lru-cache';
 import { principal, type Principal } from '../../access/principal.ts';
 import type { BasicUserEntry } from '../../config/types.ts';
+import { HttpError } from '../../http/errors.ts';
+import { PasswordPoolBusyError } from '../password-pool.ts';
 import type { AuthProvider } from '../provider.ts';
 
 /** Message of a 401 with wrong basic credentials. */
@@ -16,7 +19,11 @@ export const MSG_INVALID_BASIC = 'invalid username or password';
 /** Checks a password against a bcrypt hash; resolves true on a match. Injected in tests. */
 export type PasswordCompare = (password: string, hash: string) => Promise<boolean>;
 
-/** bcryptjs's asynchronous compare (yields to the event loop while hashing). */
+/**
+ * bcryptjs's asynchronous compare, on the event loop in slices (8 concurrent ones stall it for
+ * more than a second on a 2-core machine). The gateway uses a {@link createPasswordPool}
+ * instead; this stays for the `hash-token`-style commands and tests.
+ */
 export const bcryptCompare: PasswordCompare = (password, hash) => bcrypt.compare(password, hash);
 
 /** Salt and digest of a hash nobody's password matches (53 chars of bcrypt's alphabet). */
@@ -85,23 +92,26 @@ export type BasicVerifier = (username: string, password: string) => Promise<Prin
  * A {@link verifyBasicCredentials} with a cache, because bcrypt is deliberately slow and
  * Grafana sends the same credentials on every panel request.
  *
- * - Only SUCCESSES are cached, for `ttlMs`; failures always run bcrypt again (caching them
- *   would let a wrong password stay wrong after a config fix).
+ * - Successes AND failures are cached for `ttlMs` (issue #11: an uncached failure let ~10 bad
+ *   requests per second take a core). A cached failure cannot outlive a fix of the
+ *   configuration: a reload builds a new verifier, with an empty cache; and a corrected
+ *   password is a different credential, with its own key.
  * - The cache key is HMAC-SHA-256(`username:password`) under a random per-verifier key: the
  *   password is never stored, and a memory dump does not yield a fast-to-attack plain
  *   SHA-256 of it.
- * - An lru-cache of at most `maxEntries` entries (default 1000) and 1 MiB (estimated).
+ * - An lru-cache of at most `maxEntries` entries (default 1000) and 1 MiB (estimated);
+ *   refused credentials are evicted first when the cache is full of them only by recency,
+ *   like any entry.
  * - Concurrent checks of the same credentials share one bcrypt computation.
- * - A new verifier (config reload) starts with an empty cache.
  */
 export function createBasicVerifier(options: BasicVerifierOptions): BasicVerifier {
   const { users, ttlMs } = options;
   const compare = options.compare ?? bcryptCompare;
   const key = randomBytes(32);
-  const cache = ttlMs <= 0 ? undefined : new LRUCache<string, Principal>({
+  const cache = ttlMs <= 0 ? undefined : new LRUCache<string, Principal | false>({
     max: Math.max(1, options.maxEntries ?? 1000),
     maxSize: 1024 * 1024,
-    sizeCalculation: (p, k) => 100 + 2 * (k.length + p.subject.length + p.groups.reduce((n, g) => n + g.length, 0)),
+    sizeCalculation: (p, k) => 100 + 2 * (k.length + (p === false ? 0 : p.subject.length + p.groups.reduce((n, g) => n + g.length, 0))),
     ttl: ttlMs,
     // Read the clock on every lookup (one per request): no cached "now" that a test clock,
     // or a long event-loop stall, could make stale.
@@ -114,11 +124,11 @@ export function createBasicVerifier(options: BasicVerifierOptions): BasicVerifie
     if (cache === undefined) return verifyBasicCredentials(username, password, users, compare);
     const id = createHmac('sha256', key).update(`${username}:${password}`, 'utf8').digest('base64');
     const hit = cache.get(id);
-    if (hit) return hit;
+    if (hit !== undefined) return hit === false ? null : hit;
     const pending = inflight.get(id);
     if (pending) return pending;
     const p = verifyBasicCredentials(username, password, users, compare).then((found) => {
-      if (found) cache.set(id, found);
+      cache.set(id, found ?? false);
       return found;
     }).finally(() => inflight.delete(id));
     inflight.set(id, p);
@@ -132,16 +142,29 @@ export function createBasicVerifier(options: BasicVerifierOptions): BasicVerifie
  *
  * @param verify the credential check (see {@link createBasicVerifier})
  * @param realm `auth.realm`, for the challenge
+ * @param close releases the verifier's resources (its password pool)
+ * @throws HttpError `rate_limited` (429, `Retry-After: 1`) when the password pool's queue is full
  */
-export function basicProvider(verify: BasicVerifier, realm: string): AuthProvider {
+export function basicProvider(verify: BasicVerifier, realm: string, close?: () => void): AuthProvider {
   return {
     method: 'basic',
     challenge: `Basic realm="${realm}"`,
     async authenticate(input) {
       const h = input.authorization;
       if (h.kind !== 'basic') return { kind: 'skip' };
-      const p = await verify(h.username, h.password);
+      let p: Principal | null;
+      try {
+        p = await verify(h.username, h.password);
+      } catch (err) {
+        if (err instanceof PasswordPoolBusyError) {
+          // Not a verdict on the credentials: ask the client to come back (Grafana and
+          // promtool retry a 429), and do not cache anything.
+          throw new HttpError('rate_limited', 'too many HTTP basic password checks are waiting; retry in a second (cached credentials and bearer tokens are not affected)', { headers: { 'Retry-After': '1' }, cause: err });
+        }
+        throw err;
+      }
       return p === null ? { kind: 'fail', reason: 'invalid_basic_credentials', message: MSG_INVALID_BASIC } : { kind: 'success', principal: p };
     },
+    ...(close ? { close } : {}),
   };
 }

@@ -5,6 +5,7 @@
  * provider exists only when `auth.basic_users` is non-empty).
  */
 import type { AuthProviderConfig } from '../../config/types.ts';
+import { createPasswordPool, type PasswordPool, type PasswordPoolOptions } from '../password-pool.ts';
 import type { AuthProvider } from '../provider.ts';
 import { basicProvider, createBasicVerifier, type PasswordCompare } from './basic.ts';
 import { bearerTokensProvider } from './bearer-tokens.ts';
@@ -15,8 +16,10 @@ import { trustedHeaderProvider } from './trusted-header.ts';
 
 /** Test seams of {@link createProvider}; production passes none. */
 export interface ProviderSeams {
-  /** bcrypt compare (default bcryptjs's async compare). */
+  /** bcrypt compare (default: a {@link createPasswordPool} of worker threads). */
   readonly compare?: PasswordCompare;
+  /** Options of the default password pool (worker count, queue bound). */
+  readonly passwordPool?: PasswordPoolOptions;
   /** Clock for the basic cache, ms. */
   readonly now?: () => number;
   /** Maximum cached basic credentials (default 1000). */
@@ -42,14 +45,18 @@ export function createProvider(pc: AuthProviderConfig, realm: string, seams: Pro
   switch (pc.kind) {
     case 'bearer_tokens':
       return bearerTokensProvider(pc.tokens, realm);
-    case 'basic':
+    case 'basic': {
+      // bcrypt runs in worker threads (../password-pool.ts), started on the first check.
+      const pool = seams.compare ? undefined : createPasswordPool(seams.passwordPool);
+      const compare = seams.compare ?? ((password: string, hash: string) => (pool as PasswordPool).compare(password, hash));
       return basicProvider(createBasicVerifier({
         users: pc.users,
         ttlMs: pc.cache_ttl_ms,
-        ...(seams.compare ? { compare: seams.compare } : {}),
+        compare,
         ...(seams.now ? { now: seams.now } : {}),
         ...(seams.basicCacheMaxEntries !== undefined ? { maxEntries: seams.basicCacheMaxEntries } : {}),
-      }), realm);
+      }), realm, pool ? () => pool.close() : undefined);
+    }
     case 'jwt':
       return jwtProvider({
         issuers: pc.issuers,
