@@ -9,6 +9,11 @@ export {
   describePolicy, excludesTenant, literalAlternatives, matcherAccepts, policyKey, tenantMatcher, tenantPolicy, unrestrictedPolicy,
   type AccessPolicy, type LabelMatcher, type MatcherSet, type MatchOp,
 } from './policy.ts';
+export { matcherMatches, policyAdmits, regexProblem } from './admits.ts';
+export {
+  combinePolicy, explainPolicy, MAX_POLICY_SELECTOR_BYTES, parseMatcherSet, parsePolicySelector, resolveAccessPolicy,
+  type HeaderPolicyEntry, type LabelPolicies,
+} from './label-policy.ts';
 export { grantedTenants, narrowTenants, parseTenantHeader, resolvePolicy, type Grants } from './resolve.ts';
 export { ALL_TENANTS_WILDCARD, MAX_TENANT_ID_BYTES, quoteForMessage, tenantIdProblem } from './tenant-id.ts';
 export { ALL_TENANTS, describeTenants, tenantKey, tenantList, type TenantSet } from './tenants.ts';
