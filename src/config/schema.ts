@@ -18,6 +18,8 @@ import {
   parseDurationMs, parseUpstreamUrl, realmProblem, sha256HexProblem, subjectProblem, tokenProblem,
 } from './values.ts';
 import { tenantIdProblem } from '../access/tenant-id.ts';
+import { DEFAULT_MAX_ENFORCED_BYTES } from '../enforce/enforce.ts';
+import { policySelectorMap, resolveLabelPolicies } from './label-policies.ts';
 
 /** Default values (units: ms for durations, bytes for sizes), as documented in ./types.ts. */
 export const DEFAULTS = Object.freeze({
@@ -37,6 +39,8 @@ export const DEFAULTS = Object.freeze({
   max_body_bytes: 1_048_576,
   max_match_params: 1000,
   max_filtered_response_bytes: 16 * 1024 * 1024,
+  max_enforced_bytes: DEFAULT_MAX_ENFORCED_BYTES,
+  label_policy_header: false,
   realm: 'promfence',
   basic_cache_ttl_ms: 60_000,
   log_level: 'info' as const,
@@ -270,6 +274,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     select_param: checked(paramNameProblem).default(DEFAULTS.select_param),
     select_header: checked(headerNameProblem).default(DEFAULTS.select_header),
     reject_foreign_tenant: z.boolean().default(DEFAULTS.reject_foreign_tenant),
+    label_policy_header: z.boolean().default(DEFAULTS.label_policy_header),
   }).prefault({}).superRefine((e, ctx) => {
     const tenancyHeaders = new Set(['x-scope-orgid', 'thanos-tenant', 'x-prom-label-policy', e.header.toLowerCase()]);
     if (tenancyHeaders.has(e.select_header.toLowerCase())) {
@@ -285,6 +290,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_query_bytes: positiveInt(1).default(DEFAULTS.max_query_bytes),
     cache_size: positiveInt(0).default(DEFAULTS.cache_size),
     cache_max_bytes: positiveInt(1024).default(DEFAULTS.cache_max_bytes),
+    max_enforced_bytes: positiveInt(1024).default(DEFAULTS.max_enforced_bytes),
   }).prefault({});
 
   const limits = strict({
@@ -327,13 +333,21 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
   const access = strict({
     subjects: grantMap((k) => subjectProblem(k)).prefault({}),
     groups: grantMap(groupProblem).prefault({}),
+    label_policies: strict({
+      subjects: policySelectorMap((k) => subjectProblem(k), nullProto).prefault({}),
+      groups: policySelectorMap(groupProblem, nullProto).prefault({}),
+    }).prefault({}),
+    trust_label_policy_header: z.array(checked((v) => subjectProblem(v))).default([]).transform((v) => [...new Set(v)]),
   }).prefault({});
 
   const log = strict({
     level: z.enum(['error', 'warn', 'info', 'debug']).default(DEFAULTS.log_level),
   }).prefault({});
 
-  return strict({ server, upstream, enforce, promql, limits, auth, access, log }).transform(({ upstream: upstreams, ...rest }): Config => ({ ...rest, upstreams }));
+  return strict({ server, upstream, enforce, promql, limits, auth, access, log }).transform(({ upstream: upstreams, access: a, ...rest }, ctx): Config => {
+    const label_policies = resolveLabelPolicies(a.label_policies, a.trust_label_policy_header, rest.enforce, ctx);
+    return { ...rest, access: { ...a, label_policies }, upstreams };
+  });
 }
 
 /** Formats a zod issue path as a config key path: `auth.bearer_tokens[2].token`, `access.subjects["system:sa"]`. */

@@ -169,6 +169,8 @@ export function applyPolicy(prepared: Prepared, policy: AccessPolicy, opts: Poli
         return vs;
       });
     } else {
+      // A match[] value must stay one selector: several sets give several (applyPolicyEach).
+      if (prepared.kind === 'selector' && sets.length > 1) throw new PromQLError('internal_error', 'a series selector under a policy of several matcher sets needs applyPolicyEach');
       enforced = rewriteForSets(tree, sets, check);
       assertEnforced(enforced, sets);
     }

@@ -15,13 +15,14 @@ import type { Logger } from '../observability/logger.ts';
 import type { UpstreamClient } from '../upstream/client.ts';
 import { relay } from '../upstream/relay.ts';
 import type { SyntaxResolver } from '../upstream/syntax.ts';
+import { LABEL_POLICY_HEADER } from './label-policy-header.ts';
 import { planRequest, type PlanOptions } from './plan.ts';
 import { resolveRoute } from './table.ts';
 import type { ForwardPlan, Method, UpstreamName } from './types.ts';
 
 /** What the gateway middleware needs (built once per app by src/app.ts). */
 export interface GatewayDeps {
-  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'>;
+  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'> & Partial<Pick<Enforcer, 'applyEach'>>;
   readonly grants: Grants;
   readonly plan: PlanOptions;
   /** `limits.max_body_bytes`. */
@@ -106,6 +107,7 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
       const planned = planRequest({
         match, method: req.method as Method, params, principal, syntax,
         narrowingHeader: typeof header === 'string' ? header : undefined,
+        labelPolicyHeader: req.headersDistinct[LABEL_POLICY_HEADER],
       }, planDeps);
       s.policy = planned.policy;
       s.enforced = planned.enforced;

@@ -16,6 +16,8 @@ import { HttpError } from '../http/errors.ts';
 import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
 import { tenantHeaderValue } from '../upstream/headers.ts';
+import { LABEL_POLICY_HEADER_NAME, labelPolicyHeaderValue } from '../upstream/label-policy-header.ts';
+import { parseLabelPolicyHeader } from './label-policy-header.ts';
 import type { ForwardPlan, Method, RouteMatch } from './types.ts';
 
 /** Parameters never forwarded: tenancy controls of other proxies and credentials (threat-model.md invariant 5). */
@@ -39,12 +41,21 @@ export interface PlanOptions {
   readonly maxQueryBytes: number;
   /** `limits.max_match_params`. */
   readonly maxMatchParams: number;
+  /** `promql.max_enforced_bytes` (default 262144). */
+  readonly maxEnforcedBytes?: number;
+  /** `enforce.label_policy_header`: header modes send the policy as `X-Prom-Label-Policy` (default false). */
+  readonly labelPolicyHeader?: boolean;
+  /** `access.trust_label_policy_header`: subjects whose `X-Prom-Label-Policy` is honoured (default none). */
+  readonly trustLabelPolicyHeader?: readonly string[];
 }
 
 /** The collaborators of {@link planRequest}. */
 export interface PlanDeps {
-  /** The cached enforcer (tests may pass a fake with the same two steps). */
-  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'>;
+  /**
+   * The cached enforcer (tests may pass a fake with the same two steps; without `applyEach`,
+   * a `match[]` is enforced with `apply`, which refuses a policy of several sets).
+   */
+  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'> & Partial<Pick<Enforcer, 'applyEach'>>;
   /** `config.access`. */
   readonly grants: Grants;
   /** Planner options. */
@@ -61,6 +72,8 @@ export interface PlanRequest {
   readonly narrowingHeader: string | undefined;
   /** The upstream dialect (ignored by routes without PromQL). */
   readonly syntax: Syntax;
+  /** Each received `X-Prom-Label-Policy` value, when sent (read only for trusted subjects). */
+  readonly labelPolicyHeader?: readonly string[] | undefined;
 }
 
 /** What the planner decided. */
@@ -128,14 +141,18 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   let policy: AccessPolicy;
   try {
     if (req.narrowingHeader !== undefined) requested.push(...parseTenantHeader(req.narrowingHeader, o.selectHeader));
-    policy = resolvePolicy(req.principal, deps.grants, requested, o.label);
+    // Grafana team LBAC: honoured from trusted subjects only; from anyone else it has no effect.
+    const trusted = req.labelPolicyHeader !== undefined && (o.trustLabelPolicyHeader ?? []).includes(subject);
+    const header = trusted ? parseLabelPolicyHeader(req.labelPolicyHeader ?? [], o.label) : undefined;
+    policy = resolvePolicy(req.principal, deps.grants, requested, o.label, header);
   } catch (err) {
     throw toHttpError(err);
   }
 
   // 3. Enforcement: label modes rewrite with the policy; header mode only prints canonically.
   const enginePolicy = o.mode === 'header' ? unrestrictedPolicy(o.label) : policy;
-  const applyOpts = { rejectForeignTenant: o.rejectForeignTenant };
+  const applyOpts = { rejectForeignTenant: o.rejectForeignTenant, ...(o.maxEnforcedBytes === undefined ? {} : { maxEnforcedBytes: o.maxEnforcedBytes }) };
+  const applyEach = (p: Prepared): string[] => (enforcer.applyEach ? enforcer.applyEach(p, enginePolicy, applyOpts) : [enforcer.apply(p, enginePolicy, applyOpts)]);
   const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS]);
   const out: Array<readonly [string, string]> = [];
   let enforcedQuery: string | undefined;
@@ -148,10 +165,12 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
       else if (p.name !== 'match[]' && !stripped.has(p.name)) out.push([p.name, p.value]);
     }
   } else if (route.promql !== 'none') {
-    enforcedMatch = selectors.map((s) => step('match[]', subject, () => enforcer.apply(s, enginePolicy, applyOpts)));
+    // Each user match[] × each matcher set of the policy (one per set; Prometheus unions them).
+    const perMatch = selectors.map((s) => step('match[]', subject, () => applyEach(s)));
+    enforcedMatch = perMatch.flat();
     let i = 0;
     for (const p of req.params.pairs) {
-      if (p.name === 'match[]') out.push(['match[]', enforcedMatch[i++] as string]);
+      if (p.name === 'match[]') for (const e of perMatch[i++] ?? []) out.push(['match[]', e]);
       else if (p.name !== 'query' && !stripped.has(p.name)) out.push([p.name, p.value]);
     }
     if (selectors.length === 0) {
@@ -172,6 +191,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     if (route.tenantScoped) value = tenantHeaderValue(policy.tenants, o.header);
     else if (policy.tenants.kind === 'list') value = optional(() => tenantHeaderValue(policy.tenants, o.header));
     if (value !== undefined) tenancyHeaders[o.header.toLowerCase()] = value;
+    Object.assign(tenancyHeaders, labelPolicyHeaders(policy, o, route.tenantScoped));
   }
 
   const forward: ForwardPlan = { ...route.plan({ method: req.method, path: req.match.path, params: out, policy, tenancyHeaders }), response: route.response };
@@ -180,6 +200,28 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     policy,
     enforced: { ...(enforcedQuery === undefined ? {} : { query: enforcedQuery }), ...(enforcedMatch === undefined ? {} : { match: enforcedMatch }) },
   };
+}
+
+/**
+ * The label-policy header of header modes: `X-Prom-Label-Policy` when
+ * `enforce.label_policy_header` is on and some tenant is restricted. Without it, `header` mode
+ * cannot enforce a policy that restricts labels besides tenants (the upstream would see whole
+ * tenants): refused, never sent unrestricted. `label+header` rewrites queries anyway.
+ *
+ * @throws HttpError `unsupported_policy` (400) in `header` mode without the header option for a label-restricted policy
+ */
+function labelPolicyHeaders(policy: AccessPolicy, o: PlanOptions, tenantScoped: boolean): Record<string, string> {
+  if (!tenantScoped || policy.selectors === undefined) return {};
+  const restricted = policy.selectors.some((set) => set.some((m) => m.name !== policy.label));
+  if (!restricted) return {};
+  if (o.labelPolicyHeader === true) {
+    const value = labelPolicyHeaderValue(policy);
+    return value === undefined ? {} : { [LABEL_POLICY_HEADER_NAME.toLowerCase()]: value };
+  }
+  if (o.mode === 'header') {
+    throw new HttpError('unsupported_policy', 'this access policy restricts labels besides tenants, which enforce.mode: header cannot enforce; an operator must set enforce.label_policy_header: true (Mimir/GEM label access control) or use enforce.mode label+header');
+  }
+  return {};
 }
 
 function optional<T>(fn: () => T): T | undefined {

@@ -92,8 +92,8 @@ export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () 
   const c: Config = {
     server: { listen: '127.0.0.1:0', internal_listen: undefined, max_header_bytes: 16384 },
     upstreams: { prometheus: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined } },
-    enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true },
-    promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0, cache_max_bytes: 1 << 20 },
+    enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true, label_policy_header: false },
+    promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0, cache_max_bytes: 1 << 20, max_enforced_bytes: 262144 },
     limits: { max_body_bytes: 4096, max_match_params: 3, max_filtered_response_bytes: 1 << 20 },
     auth: { realm: 'promfence', providers: [] },
     access: {
@@ -105,6 +105,8 @@ export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () 
         weird: ['team|x'],
       },
       groups: {},
+      label_policies: { subjects: {}, groups: {} },
+      trust_label_policy_header: [],
     },
     log: { level: 'info' },
   };
