@@ -11,7 +11,7 @@
  * | instant vector selector `v` | `(v{P1} or v{P2} …)` |
  * | range vector selector as a function argument `f(…, v[r], …)` (through parentheses) | `(f(…, v{P1}[r], …) or f(…, v{P2}[r], …))`; the other arguments (scalar parameters) are rewritten once and appear on each side |
  * | `timestamp(v)` (Prometheus reads the sample timestamps of a direct selector) | `(timestamp(v{P1}) or timestamp(v{P2}))` |
- * | `absent(v)`, `absent_over_time(v[r])` | `(absent(v{P1'}) and absent(v{P2'}))` with absent-safe matchers (below); `vector(1)` carrying the argument's labels when every side is contradicted |
+ * | `absent(v)`, `absent_over_time(v[r])` (through parentheses, which Prometheus removes) | `(absent(v{P1'}) and absent(v{P2'}))` with absent-safe matchers (below); `vector(1)` carrying the argument's labels when every side is contradicted |
  * | range vector selector anywhere else (`x[5m]` as the whole query) | refused: `unsupported_policy` |
  *
  * Why `or` is exact: `or` keeps every left sample and adds right samples whose labels, *without
@@ -70,6 +70,16 @@ function withSet(expr: Expr, set: MatcherSet): Expr {
     case 'MatrixSelector': return { ...expr, selector: withMatchers(expr.selector, set) };
     case 'VectorSelector': return withMatchers(expr, set);
     default: throw new PromQLError('internal_error', 'withSet on a node that is not a selector');
+  }
+}
+
+/** `expr` (a selector, a range selector, through parentheses) with its vector selector replaced by `vs`. */
+function replaceSelector(expr: Expr, vs: VectorSelector): Expr {
+  switch (expr.kind) {
+    case 'Paren': return { ...expr, expr: replaceSelector(expr.expr, vs) };
+    case 'MatrixSelector': return { ...expr, selector: vs };
+    case 'VectorSelector': return vs;
+    default: throw new PromQLError('internal_error', 'replaceSelector on a node that is not a selector');
   }
 }
 
@@ -190,12 +200,16 @@ export function rewriteForSets(expr: Expr, sets: readonly MatcherSet[], check: S
 
   const call = (e: Call): Expr => {
     const [first] = e.args;
-    if (ABSENT_FUNCTIONS.has(e.func) && e.args.length === 1 && first !== undefined && (first.kind === 'VectorSelector' || first.kind === 'MatrixSelector')) {
-      const vs = first.kind === 'MatrixSelector' ? first.selector : first;
-      check(vs);
-      const sides = sets.map((s) => absentSide(vs, s)).filter((s): s is VectorSelector => s !== undefined);
-      if (sides.length === 0) return constantAbsent(absentLabels(vs));
-      return combine('and', sides.map((s): Expr => ({ ...e, args: [first.kind === 'MatrixSelector' ? { ...first, selector: s } : s] })));
+    // Prometheus removes the parentheses around function arguments before it evaluates them
+    // (promql/engine.go, `unwrapParenExpr(&e.Args[i])`): `absent((x))` is `absent(x)`.
+    const absentOf = ABSENT_FUNCTIONS.has(e.func) && e.args.length === 1 && first !== undefined
+      ? selectorIn(first, 'VectorSelector') ?? selectorIn(first, 'MatrixSelector') : undefined;
+    if (absentOf !== undefined) {
+      const arg = first as Expr;
+      check(absentOf);
+      const sides = sets.map((s) => absentSide(absentOf, s)).filter((s): s is VectorSelector => s !== undefined);
+      if (sides.length === 0) return constantAbsent(absentLabels(absentOf));
+      return combine('and', sides.map((s): Expr => ({ ...e, args: [replaceSelector(arg, s)] })));
     }
     // timestamp() of a direct selector (through parentheses) reads sample timestamps
     // (promql/engine.go special-cases it); of any other expression, the evaluation time.

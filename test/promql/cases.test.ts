@@ -88,7 +88,9 @@ const ROWS: readonly Row[] = [
   { in: 'absent(up{tenant="b"})', reject: false, out: 'label_replace(vector(1), "tenant", "b", "", "")' },
   { in: 'absent_over_time(up{job="x"}[5m] offset 1m)', out: 'absent_over_time(up{job="x", tenant=~"a"}[5m] offset 1m)' },
   { in: 'absent_over_time(up[5m:1m])', out: 'absent_over_time(up{tenant="a"}[5m:1m])' },
-  { in: 'absent((up))', out: 'absent((up{tenant="a"}))' },
+  // Prometheus removes the parentheses of a function argument before evaluating it
+  // (engine.go unwrapParenExpr): absent((up)) takes its labels from up's matchers.
+  { in: 'absent((up))', out: 'absent((up{tenant=~"a"}))' },
   { in: 'absent(sum(up))', out: 'absent(sum(up{tenant="a"}))' },
   { in: 'absent(up) or absent(nonexistent)', out: 'absent(up{tenant=~"a"}) or absent(nonexistent{tenant=~"a"})' },
   { in: 'rate(up{tenant="a"}[5m])', out: 'rate(up{tenant="a", tenant="a"}[5m])' },
