@@ -20,7 +20,7 @@ export const LABEL_POLICY_HEADER_NAME = 'X-Prom-Label-Policy';
  * The `X-Prom-Label-Policy` value of a policy: for every tenant of the policy, one entry per
  * matcher set naming it, holding the set's other matchers — none for a tenant that some set
  * admits without other matchers (the whole tenant is visible, which Mimir spells as no entry).
- * Selectors are printed canonically (Prometheus 3 syntax) and escaped with every character
+ * Entries are ordered by tenant. Selectors are printed canonically (Prometheus 3 syntax) and escaped with every character
  * but `A-Z a-z 0-9 - _ . ~` as `%XX` (Go's `url.PathUnescape` decodes them; `,` is always
  * escaped, so entries split unambiguously).
  *
@@ -52,6 +52,6 @@ export function labelPolicyHeaderValue(policy: AccessPolicy): string | undefined
       byTenant.set(t, cur);
     }
   }
-  const entries = [...byTenant.values()].flatMap((v) => (v === 'all' ? [] : v));
+  const entries = [...byTenant.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([, v]) => (v === 'all' ? [] : v));
   return entries.length === 0 ? undefined : entries.join(',');
 }
