@@ -24,6 +24,8 @@ import { CASES } from '../kit/equivalence-cases.ts';
 import { loadRealWorldQueries } from '../kit/corpus.ts';
 import { normalizeAnswer, sameAnswerApprox, sameValuesIgnoringSeries, type AnswerData } from '../kit/compare.ts';
 import { mapPool, promPost, startPrometheus, type PromResponse, type RunningPrometheus } from '../kit/prometheus.ts';
+import { startGateway } from '../kit/gateway.ts';
+import type { RunningServer } from '../../src/server.ts';
 
 /** The policy under test, as configuration would list it. */
 export const POLICY_SELECTORS = [
@@ -225,5 +227,47 @@ describe('label policy on match[] endpoints (Prometheus 2.42 oracle)', () => {
     const sel = '{__name__=~"http_.+|up"}';
     const enforced = applyPolicyEach(prepareSeriesSelector(sel, { syntax: 'prometheus2' }), policy);
     assert.deepEqual(await getJson(all.url, '/api/v1/label/instance/values', { 'match[]': enforced }), await getJson(oracle.url, '/api/v1/label/instance/values', { 'match[]': sel }));
+  });
+});
+
+describe('X-Prom-Label-Policy through promfence (Prometheus 2.42 oracle)', () => {
+  // The same five selectors as Grafana would send them: "<tenant>:<escaped selector without the tenant>".
+  const header = POLICY_SELECTORS.map((s) => {
+    const [, tenant, rest] = /^\{tenant="([^"]+)", (.*)\}$/.exec(s) as RegExpExecArray;
+    return `${tenant}:${encodeURIComponent(`{${rest}}`)}`;
+  }).join(',');
+  const QUERIES = ['up', 'sum by (tenant, job) (rate(http_requests_total[5m]))', 'absent(up{job="farm"})', 'count by (__name__) ({tenant=~".+"})', 'timestamp(fruit_basket_items)'];
+  let gw: RunningServer;
+  before(async () => {
+    gw = await startGateway(all.url, {
+      grafana: { token: 'grafana-secret', tenants: ['team-fruit', 'team-veggie'] },
+      bob: { token: 'bob-secret', tenants: ['team-veggie'] },
+    }, '  trust_label_policy_header: ["grafana"]');
+  });
+  after(async () => {
+    await gw?.close();
+  });
+
+  const ask = (token: string, query: string, withHeader: boolean): Promise<PromResponse> =>
+    promPost(gw.url, '/api/v1/query', { query, time: String(all.dataEnd) }, { authorization: `Bearer ${token}`, ...(withHeader ? { 'x-prom-label-policy': header } : {}) });
+
+  test('from the trusted subject: answers as the oracle holding only the header\'s series', async () => {
+    for (const query of QUERIES) {
+      const [o, p] = await Promise.all([promPost(oracle.url, '/api/v1/query', { query, time: String(all.dataEnd) }), ask('grafana-secret', query, true)]);
+      assert.equal(differ(query, o, p), undefined, query);
+    }
+  });
+
+  test('from an untrusted subject: stripped, no effect (its own tenant, as without the header)', async () => {
+    for (const query of QUERIES) {
+      const [without, withH] = await Promise.all([ask('bob-secret', query, false), ask('bob-secret', query, true)]);
+      assert.equal(differ(query, without, withH), undefined, query);
+      for (const s of ((withH.body.data as AnswerData).result as Array<{ metric: Record<string, string> }>)) {
+        assert.ok(s.metric['tenant'] === undefined || s.metric['tenant'] === 'team-veggie', JSON.stringify(s.metric));
+      }
+    }
+    const series = await ask('bob-secret', 'count(up)', true);
+    const oracleCount = await promPost(oracle.url, '/api/v1/query', { query: 'count(up)', time: String(all.dataEnd) });
+    assert.notDeepEqual(series.body.data, oracleCount.body.data, 'the untrusted answer must not be the header policy\'s');
   });
 });
