@@ -38,14 +38,15 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
     .command('explain')
     .description('print the enforced form of a PromQL query (or of one query per stdin line)')
     .requiredOption('-l, --label <name>', 'tenant label to enforce, e.g. tenant')
-    .requiredOption('-t, --tenant <id>', "allowed tenant, repeatable; '*' = unrestricted", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('-t, --tenant <id>', "allowed tenant, repeatable; '*' = unrestricted", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--selector <selector>', 'label policy selector OR-ed with the tenants, repeatable, e.g. \'{tenant="b", job="api"}\'', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .addOption(new Option('-s, --syntax <dialect>', 'upstream PromQL dialect').choices(['prometheus2', 'prometheus3']).default('prometheus3'))
     .option('--jsonl', 'stdin holds one JSON object {"query": …} per line', false)
     .option('--max-query-bytes <n>', 'query size cap in bytes', (v: string) => Number.parseInt(v, 10), DEFAULT_MAX_QUERY_BYTES)
     .argument('[query]', 'the PromQL query; omit to read stdin')
-    .action(async (query: string | undefined, opts: { label: string; tenant: string[]; syntax: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes: number }) => {
+    .action(async (query: string | undefined, opts: { label: string; tenant: string[]; selector: string[]; syntax: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes: number }) => {
       const { explainCommand } = await import('./commands/explain.ts');
-      code = await explainCommand({ query, label: opts.label, tenants: opts.tenant, syntax: opts.syntax, jsonl: opts.jsonl, maxQueryBytes: opts.maxQueryBytes }, io);
+      code = await explainCommand({ query, label: opts.label, tenants: opts.tenant, selectors: opts.selector, syntax: opts.syntax, jsonl: opts.jsonl, maxQueryBytes: opts.maxQueryBytes }, io);
     });
 
   program
