@@ -196,12 +196,12 @@ function foreignTenantCheck(policy: AccessPolicy, reject: boolean): (vs: VectorS
  * before it is expanded, then on the text.
  */
 function printBounded(enforced: Expr, syntax: Syntax, maxBytes: number, sets: number): string {
-  const tooLarge = () => new PromQLError('query_too_large',
-    `the enforced query would be larger than ${maxBytes} bytes (promql.max_enforced_bytes)` +
+  const tooLarge = (verb: string) => new PromQLError('query_too_large',
+    `the enforced query ${verb} larger than ${maxBytes} bytes (promql.max_enforced_bytes)` +
     (sets > 1 ? `: the access policy has ${sets} label selectors, and each selector of the query is repeated once per selector; simplify or split the query` : '; simplify or split the query'));
-  if (printedBytesAtLeast(enforced) > maxBytes) throw tooLarge();
+  if (printedBytesAtLeast(enforced) > maxBytes) throw tooLarge('would be');
   const text = printCanonical(enforced, syntax);
-  if (utf8Length(text) > maxBytes) throw tooLarge();
+  if (utf8Length(text) > maxBytes) throw tooLarge('is');
   return text;
 }
 

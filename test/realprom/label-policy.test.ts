@@ -195,6 +195,20 @@ describe('label policy of five selectors: promfence on all tenants answers as a 
   });
 });
 
+describe('timestamp() between samples (Prometheus 2.42 oracle)', () => {
+  test('sample timestamps, not evaluation times: timestamp() of a selector is distributed, not applied to an or', async () => {
+    // 7 s after a sample: a direct selector's timestamp() is the sample's time, an or-expression's the evaluation time.
+    const time = String(all.dataEnd - 7);
+    for (const query of ['timestamp(up)', 'timestamp((fruit_basket_items))', 'max(timestamp(http_requests_total{code="200"}))']) {
+      const enforced = enforceQuery(query, { policy, syntax: 'prometheus2' });
+      const [o, p] = await Promise.all([promPost(oracle.url, '/api/v1/query', { query, time }), promPost(all.url, '/api/v1/query', { query: enforced, time })]);
+      assert.equal(differ(query, o, p), undefined, `${query} → ${enforced}`);
+      const r = (o.body.data as AnswerData).result as Array<{ value: [number, string] }>;
+      assert.ok(r.length > 0 && r.every((s) => Number(s.value[1]) !== Number(time)), 'the oracle answers sample timestamps');
+    }
+  });
+});
+
 const SELECTORS = ['{__name__!=""}', 'up', 'http_requests_total{code=~"5.."}', '{job="shop"}', '{tenant="team-veggie"}', 'fruit_basket_items{fruit="cherry"}', '{__name__=~"kube_.+"}'];
 
 async function getJson(base: string, path: string, params: Record<string, string | readonly string[]>): Promise<unknown> {
