@@ -15,7 +15,7 @@ import { LRUCache } from 'lru-cache';
 import { RE2JS } from 're2js';
 import type { LabelMatcher } from '../promql/ast.ts';
 import type { AccessPolicy } from './policy.ts';
-import { literalAlternatives } from './policy.ts';
+import { matcherAccepts } from './policy.ts';
 
 /** Compiled anchored patterns, bounded (policies hold few regexes; user texts may hold many). */
 const compiled = new LRUCache<string, RE2JS | Error>({ max: 2048, maxSize: 4 * 1024 * 1024, sizeCalculation: (_v, k) => 64 + 2 * k.length });
@@ -55,22 +55,11 @@ export function regexProblem(re: string): string | undefined {
  *   are compiled when they are loaded, so this never happens for them)
  */
 export function matcherMatches(m: LabelMatcher, value: string): boolean {
-  switch (m.op) {
-    case '=': return m.value === value;
-    case '!=': return m.value !== value;
-    case '=~':
-    case '!~': {
-      const alts = literalAlternatives(m.value);
-      let hit: boolean;
-      if (alts !== undefined) hit = alts.includes(value);
-      else {
-        const p = pattern(m.value);
-        if (p instanceof Error) throw p;
-        hit = p.matches(value);
-      }
-      return hit === (m.op === '=~');
-    }
-  }
+  const known = matcherAccepts(m, value);
+  if (known !== undefined) return known;
+  const p = pattern(m.value);
+  if (p instanceof Error) throw p;
+  return p.matches(value) === (m.op === '=~');
 }
 
 /**
