@@ -56,6 +56,12 @@ export interface GenerateOptions {
   readonly platform?: boolean;
   /** PRNG seed. Default 42. */
   readonly seed?: number;
+  /**
+   * Keep only the series whose labels (without the metric name) pass this test; the others are
+   * left out, every kept series has exactly the samples it has without a filter. Default: all.
+   * (An access policy's oracle: the data a Prometheus holding only the policy's series has.)
+   */
+  readonly filter?: (labels: Readonly<Record<string, string>>) => boolean;
 }
 
 /** Deterministic PRNG (mulberry32): returns floats in [0, 1). */
@@ -101,14 +107,17 @@ function formatValue(v: number): string {
 class FamilyWriter {
   private readonly out: string[];
   private readonly times: readonly number[];
-  constructor(out: string[], times: readonly number[], name: string, type: 'counter' | 'gauge' | 'histogram', help: string) {
+  private readonly keep: (labels: Labels) => boolean;
+  constructor(out: string[], times: readonly number[], keep: (labels: Labels) => boolean, name: string, type: 'counter' | 'gauge' | 'histogram', help: string) {
     this.out = out;
     this.times = times;
+    this.keep = keep;
     out.push(`# HELP ${name} ${help}`);
     out.push(`# TYPE ${name} ${type}`);
   }
   /** Writes one series: `values[i]` is the sample at `times[i]`. */
   series(name: string, labels: Labels, values: readonly number[]): void {
+    if (!this.keep(labels)) return;
     const head = name + formatLabels(labels) + ' ';
     for (let i = 0; i < this.times.length; i++) {
       this.out.push(head + formatValue(values[i] ?? 0) + ' ' + String(this.times[i]));
@@ -202,12 +211,13 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
   for (let i = 0; i < n; i++) times.push(start + i * step);
   const rng = (key: string) => mulberry32(seed ^ hash(key));
   const out: string[] = [];
+  const keep = opts.filter ?? (() => true);
   const fruit = tenants.includes('team-fruit');
   const veggie = tenants.includes('team-veggie');
 
   // Counters.
   if (fruit) {
-    const fam = new FamilyWriter(out, times, 'fruit_harvested', 'counter', 'Fruit harvested, pieces.');
+    const fam = new FamilyWriter(out, times, keep, 'fruit_harvested', 'counter', 'Fruit harvested, pieces.');
     for (const f of ['apple', 'banana', 'cherry']) {
       for (const farm of ['north', 'south']) {
         const labels = { tenant: 'team-fruit', job: 'farm', fruit: f, farm };
@@ -216,7 +226,7 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
     }
   }
   if (veggie) {
-    const fam = new FamilyWriter(out, times, 'veggie_harvested', 'counter', 'Vegetables harvested, pieces.');
+    const fam = new FamilyWriter(out, times, keep, 'veggie_harvested', 'counter', 'Vegetables harvested, pieces.');
     for (const v of ['carrot', 'leek', 'tomato']) {
       for (const replica of ['a', 'b']) {
         const labels = { tenant: 'team-veggie', job: 'market', veggie: v, replica };
@@ -226,7 +236,7 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
     }
   }
   if (fruit || veggie) {
-    const fam = new FamilyWriter(out, times, 'http_requests', 'counter', 'HTTP requests served.');
+    const fam = new FamilyWriter(out, times, keep, 'http_requests', 'counter', 'HTTP requests served.');
     const codes: Array<[string, number]> = [['200', 5], ['404', 0.3], ['500', 0.1]];
     if (fruit) {
       for (const instance of ['shop-1:8080', 'shop-2:8080']) {
@@ -254,7 +264,7 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
   if (platform) for (const instance of ['node-1:9100', 'node-2:9100']) hosts.push({ job: 'node', instance });
   if (fruit) hosts.push({ tenant: 'team-fruit', job: 'node', instance: 'fruit-1:9100' });
   if (hosts.length > 0) {
-    const fam = new FamilyWriter(out, times, 'node_cpu_seconds', 'counter', 'Seconds the CPUs spent in each mode.');
+    const fam = new FamilyWriter(out, times, keep, 'node_cpu_seconds', 'counter', 'Seconds the CPUs spent in each mode.');
     for (const host of hosts) {
       for (const cpu of ['0', '1']) {
         const shares: Record<string, number> = { idle: 0.7, user: 0.2, system: 0.08, iowait: 0.02 };
@@ -266,7 +276,7 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
     }
     for (const [dir, help] of [['receive', 'received'], ['transmit', 'transmitted']] as const) {
       const name = `node_network_${dir}_bytes`;
-      const net = new FamilyWriter(out, times, name, 'counter', `Network bytes ${help}.`);
+      const net = new FamilyWriter(out, times, keep, name, 'counter', `Network bytes ${help}.`);
       for (const host of hosts) {
         const labels = { ...host, device: 'eth0' };
         net.series(name + '_total', labels, counterValues(rng(name + JSON.stringify(labels)), n, step, 125000, true));
@@ -276,20 +286,20 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
   if (fruit) {
     // team-fruit's Kubernetes pods (cAdvisor / kube-state-metrics style), labelled by tenant.
     const pods: Labels[] = ['pod-1', 'pod-2'].map((pod) => ({ tenant: 'team-fruit', namespace: 'default', pod, container: 'app', node: 'fruit-1' }));
-    const cpuFam = new FamilyWriter(out, times, 'container_cpu_usage_seconds', 'counter', 'Container CPU time, seconds.');
+    const cpuFam = new FamilyWriter(out, times, keep, 'container_cpu_usage_seconds', 'counter', 'Container CPU time, seconds.');
     for (const p of pods) cpuFam.series('container_cpu_usage_seconds_total', { ...p, job: 'kubelet' }, counterValues(rng('ccpu' + JSON.stringify(p)), n, step, 0.25, false));
     for (const dir of ['receive', 'transmit']) {
       const name = `container_network_${dir}_bytes`;
-      const fam = new FamilyWriter(out, times, name, 'counter', `Container network bytes (${dir}).`);
+      const fam = new FamilyWriter(out, times, keep, name, 'counter', `Container network bytes (${dir}).`);
       for (const p of pods) fam.series(name + '_total', { tenant: 'team-fruit', namespace: 'default', pod: p['pod'] ?? '', interface: 'eth0', job: 'kubelet' }, counterValues(rng(name + JSON.stringify(p)), n, step, 20000, true));
     }
-    const procCpu = new FamilyWriter(out, times, 'process_cpu_seconds', 'counter', 'Process CPU time, seconds.');
+    const procCpu = new FamilyWriter(out, times, keep, 'process_cpu_seconds', 'counter', 'Process CPU time, seconds.');
     for (const instance of ['shop-1:8080', 'shop-2:8080']) procCpu.series('process_cpu_seconds_total', { tenant: 'team-fruit', job: 'shop', instance }, counterValues(rng('pcpu' + instance), n, step, 0.1, false));
   }
 
   // Histograms.
   if (fruit || veggie) {
-    const fam = new FamilyWriter(out, times, 'http_request_duration_seconds', 'histogram', 'HTTP request latency.');
+    const fam = new FamilyWriter(out, times, keep, 'http_request_duration_seconds', 'histogram', 'HTTP request latency.');
     if (fruit) {
       for (const instance of ['shop-1:8080', 'shop-2:8080']) {
         const base = { tenant: 'team-fruit', job: 'shop', instance };
@@ -306,7 +316,7 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
 
   // Gauges.
   if (fruit) {
-    const fam = new FamilyWriter(out, times, 'fruit_basket_items', 'gauge', 'Fruit in the shop basket, pieces.');
+    const fam = new FamilyWriter(out, times, keep, 'fruit_basket_items', 'gauge', 'Fruit in the shop basket, pieces.');
     for (const f of ['apple', 'banana', 'cherry']) {
       const labels = { tenant: 'team-fruit', job: 'farm', fruit: f };
       fam.series('fruit_basket_items', labels, gaugeValues(rng(JSON.stringify(labels)), n, 50, 40, true));
@@ -323,11 +333,11 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
       ['node_load1', '1m load average.', (h) => gaugeValues(rng('load/' + JSON.stringify(h)), n, 0.8, 0.7, false)],
     ];
     for (const [name, help, values] of gauges) {
-      const fam = new FamilyWriter(out, times, name, 'gauge', help);
+      const fam = new FamilyWriter(out, times, keep, name, 'gauge', help);
       for (const host of hosts) fam.series(name, host, values(host));
     }
     for (const [name, help, mid] of [['node_filesystem_size_bytes', 'Filesystem size, bytes.', 1e11], ['node_filesystem_avail_bytes', 'Filesystem space available, bytes.', 4e10]] as const) {
-      const fam = new FamilyWriter(out, times, name, 'gauge', help);
+      const fam = new FamilyWriter(out, times, keep, name, 'gauge', help);
       for (const host of hosts) {
         const labels = { ...host, device: '/dev/sda1', fstype: 'ext4', mountpoint: '/' };
         fam.series(name, labels, name === 'node_filesystem_size_bytes' ? times.map(() => mid) : gaugeValues(rng(name + JSON.stringify(labels)), n, mid, 1e10, true));
@@ -338,22 +348,22 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
     const pods = ['pod-1', 'pod-2'];
     // kube-state-metrics' own labels (instance, uid) too: dashboards join on them.
     const base = (pod: string): Labels => ({ tenant: 'team-fruit', namespace: 'default', pod, uid: `uid-${pod}`, instance: 'kube-state-metrics:8080' });
-    const mem = new FamilyWriter(out, times, 'container_memory_working_set_bytes', 'gauge', 'Container working set, bytes.');
+    const mem = new FamilyWriter(out, times, keep, 'container_memory_working_set_bytes', 'gauge', 'Container working set, bytes.');
     for (const pod of pods) mem.series('container_memory_working_set_bytes', { tenant: 'team-fruit', namespace: 'default', pod, container: 'app', node: 'fruit-1', job: 'kubelet' }, gaugeValues(rng('cmem' + pod), n, 3e8, 1e8, true));
-    const info = new FamilyWriter(out, times, 'kube_pod_info', 'gauge', 'Pod information.');
+    const info = new FamilyWriter(out, times, keep, 'kube_pod_info', 'gauge', 'Pod information.');
     for (const pod of pods) info.series('kube_pod_info', { ...base(pod), node: 'fruit-1', job: 'kube-state-metrics' }, times.map(() => 1));
-    const phase = new FamilyWriter(out, times, 'kube_pod_status_phase', 'gauge', 'Pod phase.');
+    const phase = new FamilyWriter(out, times, keep, 'kube_pod_status_phase', 'gauge', 'Pod phase.');
     for (const pod of pods) phase.series('kube_pod_status_phase', { ...base(pod), phase: 'Running', job: 'kube-state-metrics' }, times.map(() => 1));
     for (const [name, cpu, memory] of [['kube_pod_container_resource_requests', 0.25, 268435456], ['kube_pod_container_resource_limits', 1, 536870912]] as const) {
-      const fam = new FamilyWriter(out, times, name, 'gauge', `Container resource ${name.endsWith('requests') ? 'requests' : 'limits'}.`);
+      const fam = new FamilyWriter(out, times, keep, name, 'gauge', `Container resource ${name.endsWith('requests') ? 'requests' : 'limits'}.`);
       for (const pod of pods) {
         fam.series(name, { ...base(pod), container: 'app', node: 'fruit-1', resource: 'cpu', unit: 'core', job: 'kube-state-metrics' }, times.map(() => cpu));
         fam.series(name, { ...base(pod), container: 'app', node: 'fruit-1', resource: 'memory', unit: 'byte', job: 'kube-state-metrics' }, times.map(() => memory));
       }
     }
-    const rss = new FamilyWriter(out, times, 'process_resident_memory_bytes', 'gauge', 'Resident memory, bytes.');
+    const rss = new FamilyWriter(out, times, keep, 'process_resident_memory_bytes', 'gauge', 'Resident memory, bytes.');
     for (const instance of ['shop-1:8080', 'shop-2:8080']) rss.series('process_resident_memory_bytes', { tenant: 'team-fruit', job: 'shop', instance }, gaugeValues(rng('rss' + instance), n, 1.5e8, 5e7, true));
-    const startT = new FamilyWriter(out, times, 'process_start_time_seconds', 'gauge', 'Process start time, unix seconds.');
+    const startT = new FamilyWriter(out, times, keep, 'process_start_time_seconds', 'gauge', 'Process start time, unix seconds.');
     for (const instance of ['shop-1:8080', 'shop-2:8080']) startT.series('process_start_time_seconds', { tenant: 'team-fruit', job: 'shop', instance }, times.map(() => start - 86400));
   }
   {
@@ -368,7 +378,7 @@ export function generateOpenMetrics(opts: GenerateOptions): string {
       targets.push({ job: 'prometheus', instance: 'localhost:9090' });
     }
     if (targets.length > 0) {
-      const fam = new FamilyWriter(out, times, 'up', 'gauge', 'Whether the target was up.');
+      const fam = new FamilyWriter(out, times, keep, 'up', 'gauge', 'Whether the target was up.');
       for (const labels of targets) fam.series('up', labels, times.map(() => 1));
     }
   }

@@ -39,15 +39,16 @@ export async function main(argv: readonly string[], io: CommandIO = processIO): 
     .description('print the enforced form of a PromQL query (or of one query per stdin line)')
     .option('-l, --label <name>', 'tenant label to enforce, e.g. tenant (default: enforce.label of --config)')
     .option('-t, --tenant <id>', "allowed tenant, repeatable; '*' = unrestricted", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option('--selector <selector>', 'label policy selector OR-ed with the tenants, repeatable, e.g. \'{tenant="b", job="api"}\'', (v: string, prev: string[]) => [...prev, v], [] as string[])
     .addOption(new Option('-s, --syntax <dialect>', 'upstream PromQL dialect (default: promql.syntax of --config, else prometheus3)').choices(['prometheus2', 'prometheus3']))
     .option('--jsonl', 'stdin holds one JSON object {"query": …} per line', false)
     .option('--max-query-bytes <n>', `query size cap in bytes (default: promql.max_query_bytes of --config, else ${DEFAULT_MAX_QUERY_BYTES})`, (v: string) => Number.parseInt(v, 10))
     .option('-c, --config <file>', 'take the label, syntax and size cap from this configuration')
     .option('--subject <name>', 'take the tenants from the grant of this subject in --config (access.subjects; groups are not known offline)')
     .argument('[query]', 'the PromQL query; omit to read stdin')
-    .action(async (query: string | undefined, opts: { label?: string; tenant: string[]; syntax?: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes?: number; config?: string; subject?: string }) => {
+    .action(async (query: string | undefined, opts: { label?: string; tenant: string[]; selector: string[]; syntax?: 'prometheus2' | 'prometheus3'; jsonl: boolean; maxQueryBytes?: number; config?: string; subject?: string }) => {
       const { explainCommand, explainArgsFromConfig } = await import('./commands/explain.ts');
-      const args = await explainArgsFromConfig({ query, label: opts.label, tenants: opts.tenant, syntax: opts.syntax, jsonl: opts.jsonl, maxQueryBytes: opts.maxQueryBytes, config: opts.config, subject: opts.subject }, io);
+      const args = await explainArgsFromConfig({ query, label: opts.label, tenants: opts.tenant, selectors: opts.selector, syntax: opts.syntax, jsonl: opts.jsonl, maxQueryBytes: opts.maxQueryBytes, config: opts.config, subject: opts.subject }, io);
       code = typeof args === 'number' ? args : await explainCommand(args, io);
     });
 

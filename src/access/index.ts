@@ -10,10 +10,14 @@ export {
   type AccessPolicy, type LabelMatcher, type MatcherSet, type MatchOp,
 } from './policy.ts';
 export {
-  MAX_REGEX_INPUT, MAX_REGEX_PATTERN, MAX_UNBOUNDED_REPEATS, matcherAdmits, matcherMatches, pinnedValues, policyAdmits, policyCovers, re2ToJs, setAdmits,
+  matcherAdmits, matcherMatches, pinnedValues, policyAdmits, policyCovers, regexProblem, setAdmits,
   type LabelSet, type Labels,
 } from './admits.ts';
 export { resolveScopedPolicy, scopeTenants, type TenantScope } from './scope.ts';
+export {
+  combinePolicy, explainPolicy, MAX_POLICY_SELECTOR_BYTES, parseMatcherSet, parsePolicySelector, resolveAccessPolicy,
+  type HeaderPolicyEntry, type LabelPolicies,
+} from './label-policy.ts';
 export { grantedTenants, narrowTenants, parseTenantHeader, resolvePolicy, type Grants } from './resolve.ts';
 export { ALL_TENANTS_WILDCARD, MAX_TENANT_ID_BYTES, quoteForMessage, tenantIdProblem } from './tenant-id.ts';
 export { ALL_TENANTS, describeTenants, tenantKey, tenantList, type TenantSet } from './tenants.ts';

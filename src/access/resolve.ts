@@ -4,7 +4,8 @@
  * subset of that grant, and the resulting {@link AccessPolicy}. Pure functions.
  */
 import { AccessError } from './errors.ts';
-import { tenantPolicy, type AccessPolicy } from './policy.ts';
+import { resolveAccessPolicy, type HeaderPolicyEntry, type LabelPolicies } from './label-policy.ts';
+import { type AccessPolicy } from './policy.ts';
 import type { Principal } from './principal.ts';
 import { ALL_TENANTS_WILDCARD, quoteForMessage, tenantIdProblem } from './tenant-id.ts';
 import { ALL_TENANTS, tenantList, type TenantSet } from './tenants.ts';
@@ -16,6 +17,8 @@ import { ALL_TENANTS, tenantList, type TenantSet } from './tenants.ts';
 export interface Grants {
   readonly subjects: Readonly<Record<string, readonly string[]>>;
   readonly groups: Readonly<Record<string, readonly string[]>>;
+  /** `access.label_policies`: matcher sets OR-ed with the tenant grant (./label-policy.ts). Optional. */
+  readonly label_policies?: LabelPolicies | undefined;
 }
 
 /**
@@ -117,15 +120,19 @@ export function parseTenantHeader(value: string, headerName = 'X-Promfence-Tenan
 }
 
 /**
- * The access policy of one request: the principal's grant ({@link grantedTenants}), narrowed
- * to `requested` ({@link narrowTenants}), as a tenant policy on `label`.
+ * The access policy of one request: the principal's grant ({@link grantedTenants}) OR-ed with
+ * its label policies (`grants.label_policies`), or the trusted `X-Prom-Label-Policy` entries
+ * that replace them, narrowed to `requested` ({@link narrowTenants}); see
+ * ./label-policy.ts `resolveAccessPolicy`. Without label policies and header it is the tenant
+ * policy of the narrowed grant on `label`.
  *
  * @param principal the authenticated caller
  * @param grants `config.access`
  * @param requested narrowing tenant IDs (parameter values, then header items); empty = none
  * @param label the tenant label (`enforce.label`)
+ * @param header parsed `X-Prom-Label-Policy` entries, only for a trusted subject that sent one
  * @throws AccessError `no_tenants`, `forbidden_tenant`, `invalid_parameter`
  */
-export function resolvePolicy(principal: Principal, grants: Grants, requested: readonly string[], label: string): AccessPolicy {
-  return tenantPolicy(label, narrowTenants(grantedTenants(principal, grants), requested, principal.subject));
+export function resolvePolicy(principal: Principal, grants: Grants, requested: readonly string[], label: string, header?: readonly HeaderPolicyEntry[]): AccessPolicy {
+  return resolveAccessPolicy(principal, grants, requested, label, header);
 }

@@ -4,9 +4,10 @@
  * tenants of that endpoint that its grant holds (design.md, "Per-team endpoints").
  */
 import { AccessError } from './errors.ts';
-import { tenantPolicy, type AccessPolicy } from './policy.ts';
+import type { HeaderPolicyEntry } from './label-policy.ts';
+import type { AccessPolicy } from './policy.ts';
 import type { Principal } from './principal.ts';
-import { grantedTenants, narrowTenants, type Grants } from './resolve.ts';
+import { narrowTenants, resolvePolicy, type Grants } from './resolve.ts';
 import { quoteForMessage } from './tenant-id.ts';
 import { tenantList, type TenantSet } from './tenants.ts';
 
@@ -39,14 +40,22 @@ export function scopeTenants(granted: TenantSet, scope: TenantScope, subject: st
 }
 
 /**
- * The policy of a request on scoped endpoints: the grant, intersected with each scope in
- * turn ({@link scopeTenants}), then narrowed by the request's own selection
- * ({@link narrowTenants}: only a subset of what is left).
+ * The policy of a request on scoped endpoints: the caller's whole policy (grant, label
+ * policies, a trusted `X-Prom-Label-Policy`), its tenants intersected with each scope in turn
+ * ({@link scopeTenants}: 403 when nothing is left), then narrowed by the request's own
+ * selection ({@link narrowTenants}: only a subset of what is left). The policy's matcher sets
+ * keep only the tenants that remain.
  *
+ * @param header the parsed `X-Prom-Label-Policy` entries of a trusted subject, if any
  * @throws AccessError `no_tenants`, `forbidden_tenant`, `invalid_parameter`
  */
-export function resolveScopedPolicy(principal: Principal, grants: Grants, scopes: readonly TenantScope[], requested: readonly string[], label: string): AccessPolicy {
-  let set = grantedTenants(principal, grants);
+export function resolveScopedPolicy(
+  principal: Principal, grants: Grants, scopes: readonly TenantScope[], requested: readonly string[], label: string,
+  header?: readonly HeaderPolicyEntry[],
+): AccessPolicy {
+  if (scopes.length === 0) return resolvePolicy(principal, grants, requested, label, header);
+  let set = resolvePolicy(principal, grants, [], label, header).tenants;
   for (const scope of scopes) set = scopeTenants(set, scope, principal.subject);
-  return tenantPolicy(label, narrowTenants(set, requested, principal.subject));
+  const kept = narrowTenants(set, requested, principal.subject);
+  return resolvePolicy(principal, grants, kept.kind === 'list' ? kept.tenants : [], label, header);
 }

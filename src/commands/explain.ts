@@ -11,9 +11,12 @@
  *   `--jsonl`, not a JSON object with a string `query`) yields
  *   `{"line":N,"error":{"code":"invalid_input","message":…}}`. Exit 0 when every line could
  *   be read (refused queries included), 1 when at least one line could not.
- * - `--tenant '*'` means unrestricted; no tenant at all is a usage error (exit 2).
+ * - `--tenant '*'` means unrestricted; `--selector '{tenant="b", job="api"}'` (repeatable) adds a
+ *   label policy selector OR-ed with the tenants (src/access/label-policy.ts `explainPolicy`, the
+ *   function the HTTP explain endpoint calls too); neither tenant nor selector, or an invalid
+ *   selector, is a usage error (exit 2).
  */
-import { tenantList, tenantPolicy, type TenantSet } from '../access/index.ts';
+import { explainPolicy, tenantList, tenantPolicy, type AccessPolicy } from '../access/index.ts';
 import { enforceQuery, PromQLError, type EnforceOptions } from '../enforce/index.ts';
 import { DEFAULT_MAX_QUERY_BYTES } from '../promql/parse.ts';
 import { EXIT_ERROR, EXIT_OK, EXIT_USAGE, type CommandIO } from './io.ts';
@@ -26,6 +29,8 @@ export interface ExplainArgs {
   label: string;
   /** Allowed tenants (repeatable `--tenant`); `*` = unrestricted. */
   tenants: string[];
+  /** Label policy selectors OR-ed with the tenants (repeatable `--selector`), e.g. `{tenant="b", job="api"}`. Default none. */
+  selectors?: string[];
   /** Upstream dialect. */
   syntax: 'prometheus2' | 'prometheus3';
   /** stdin holds JSON objects `{"query": …}`, one per line. */
@@ -85,7 +90,7 @@ export async function explainArgsFromConfig(o: ExplainOptions, io: CommandIO): P
     io.stderr.write('usage: --label is required (or --config FILE to take enforce.label from it)\n');
     return EXIT_USAGE;
   }
-  return { query: o.query, label, tenants, syntax: syntax ?? 'prometheus3', jsonl: o.jsonl, maxQueryBytes: maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES };
+  return { query: o.query, label, tenants, ...(o.selectors === undefined ? {} : { selectors: o.selectors }), syntax: syntax ?? 'prometheus3', jsonl: o.jsonl, maxQueryBytes: maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES };
 }
 
 function describe(err: unknown): { code: string; message: string } {
@@ -107,11 +112,13 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
  * @returns exit code: 0 success, 1 refused query (single-query mode) or unreadable input line, 2 usage error
  */
 export async function explainCommand(args: ExplainArgs, io: CommandIO): Promise<number> {
-  let tenants: TenantSet;
+  const selectors = args.selectors ?? [];
+  let policy: AccessPolicy;
   try {
-    tenants = tenantList(args.tenants);
+    // Without --selector: the tenant grant, exactly as before label policies existed.
+    policy = selectors.length === 0 ? tenantPolicy(args.label, tenantList(args.tenants)) : explainPolicy({ label: args.label, tenants: args.tenants, selectors });
   } catch (err) {
-    io.stderr.write(`usage: ${(err as Error).message} (pass --tenant <id>, or --tenant '*')\n`);
+    io.stderr.write(`usage: ${(err as Error).message} (pass --tenant <id>, --tenant '*' or --selector '{tenant="a", job="api"}')\n`);
     return EXIT_USAGE;
   }
   if (args.label === '') {
@@ -122,7 +129,7 @@ export async function explainCommand(args: ExplainArgs, io: CommandIO): Promise<
     io.stderr.write('usage: --max-query-bytes must be a positive integer\n');
     return EXIT_USAGE;
   }
-  const opts: EnforceOptions = { policy: tenantPolicy(args.label, tenants), syntax: args.syntax, maxQueryBytes: args.maxQueryBytes };
+  const opts: EnforceOptions = { policy, syntax: args.syntax, maxQueryBytes: args.maxQueryBytes };
 
   if (args.query !== undefined) {
     try {

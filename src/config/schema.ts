@@ -24,6 +24,8 @@ import { tenantIdProblem } from '../access/tenant-id.ts';
 import {
   authOrderSchema, finishAuth, finishIssuers, IDENTITY_DEFAULTS, jwtIssuerSchema, mtlsSchema, serverTlsSchema, trustedHeaderSchema, type AuthDraft,
 } from './identity-schema.ts';
+import { DEFAULT_MAX_ENFORCED_BYTES } from '../enforce/enforce.ts';
+import { policySelectorMap, resolveLabelPolicies } from './label-policies.ts';
 
 /** Default values (units: ms for durations, bytes for sizes), as documented in ./types.ts. */
 export const DEFAULTS = Object.freeze({
@@ -45,6 +47,8 @@ export const DEFAULTS = Object.freeze({
   max_body_bytes: 1_048_576,
   max_match_params: 1000,
   max_filtered_response_bytes: 16 * 1024 * 1024,
+  max_enforced_bytes: DEFAULT_MAX_ENFORCED_BYTES,
+  label_policy_header: false,
   realm: 'promfence',
   basic_cache_ttl_ms: 60_000,
   log_level: 'info' as const,
@@ -414,6 +418,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     allow_stats: z.boolean().default(false),
     allow_status_flags: z.boolean().default(false),
     all_tenants: explicitTenants.optional(),
+    label_policy_header: z.boolean().default(DEFAULTS.label_policy_header),
   }).prefault({}).superRefine((e, ctx) => {
     const tenancyHeaders = new Set(['x-scope-orgid', 'thanos-tenant', 'x-prom-label-policy', e.header.toLowerCase()]);
     if (tenancyHeaders.has(e.select_header.toLowerCase())) {
@@ -429,6 +434,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_query_bytes: positiveInt(1).default(DEFAULTS.max_query_bytes),
     cache_size: positiveInt(0).default(DEFAULTS.cache_size),
     cache_max_bytes: positiveInt(1024).default(DEFAULTS.cache_max_bytes),
+    max_enforced_bytes: positiveInt(1024).default(DEFAULTS.max_enforced_bytes),
   }).prefault({});
 
   const bucket = strict({
@@ -506,6 +512,11 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
   const access = strict({
     subjects: grantMap((k) => subjectProblem(k)).prefault({}),
     groups: grantMap(groupProblem).prefault({}),
+    label_policies: strict({
+      subjects: policySelectorMap((k) => subjectProblem(k), nullProto).prefault({}),
+      groups: policySelectorMap(groupProblem, nullProto).prefault({}),
+    }).prefault({}),
+    trust_label_policy_header: z.array(checked((v) => subjectProblem(v))).default([]).transform((v) => [...new Set(v)]),
   }).prefault({});
 
   const params = strict({
@@ -530,12 +541,16 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
         ctx.addIssue({ code: 'custom', path: ['upstream', 'headers', name], message: `: is the tenant header promfence sets in enforce.mode ${c.enforce.mode}; remove it` });
       }
     }
-  }).transform(({ upstream: upstreams, alertmanager: am, auth: draft, ...rest }, ctx): Config => ({
-    ...rest,
-    auth: finishAuth(draft, rest.server.tls, ctx),
-    upstreams: am === undefined ? upstreams : { ...upstreams, alertmanager: am.upstream },
-    alertmanager: am?.endpoints,
-  }));
+  }).transform(({ upstream: upstreams, alertmanager: am, auth: draft, access: a, ...rest }, ctx): Config => {
+    const label_policies = resolveLabelPolicies(a.label_policies, a.trust_label_policy_header, rest.enforce, ctx);
+    return {
+      ...rest,
+      access: { ...a, label_policies },
+      auth: finishAuth(draft, rest.server.tls, ctx),
+      upstreams: am === undefined ? upstreams : { ...upstreams, alertmanager: am.upstream },
+      alertmanager: am?.endpoints,
+    };
+  });
 }
 
 /** Formats a zod issue path as a config key path: `auth.bearer_tokens[2].token`, `access.subjects["system:sa"]`. */

@@ -10,6 +10,8 @@ import { AccessError } from '../access/errors.ts';
 import { principal, type AuthMethod } from '../access/principal.ts';
 import { grantedTenants } from '../access/resolve.ts';
 import { hasDynamicSubjects, identitySummaryLines, identityWarnings } from './identity-summary.ts';
+import { combinePolicy } from '../access/label-policy.ts';
+import { policySelectors } from '../enforce/enforce.ts';
 
 interface AuthSubject {
   subject: string;
@@ -43,6 +45,7 @@ function authSubjects(config: Config): AuthSubject[] {
  * - a tenant list holding `"*"` and other tenants (the others are redundant);
  * - the identity warnings of ./identity-summary.ts (short HMAC secrets, keys over plain
  *   HTTP, a server certificate about to expire).
+ * - an `access.label_policies` entry or an `access.trust_label_policy_header` subject no auth entry defines.
  *
  * @returns one human sentence per warning (empty when none)
  */
@@ -64,10 +67,20 @@ export function configWarnings(config: Config): string[] {
       warnings.push(`${formatPath(['access', 'groups', name])}: no auth entry has group ${JSON.stringify(name)}; the grant is unused`);
     }
   }
+  for (const name of Object.keys(access.label_policies.subjects)) {
+    if (!defined.has(name)) warnings.push(`${formatPath(['access', 'label_policies', 'subjects', name])}: no auth entry defines subject ${JSON.stringify(name)}; the policy is unused`);
+  }
+  for (const name of Object.keys(access.label_policies.groups)) {
+    if (!groups.has(name)) warnings.push(`${formatPath(['access', 'label_policies', 'groups', name])}: no auth entry has group ${JSON.stringify(name)}; the policy is unused`);
+  }
+  access.trust_label_policy_header.forEach((name, i) => {
+    if (!defined.has(name)) warnings.push(`${formatPath(['access', 'trust_label_policy_header', i])}: no auth entry defines subject ${JSON.stringify(name)}; nobody sends a trusted X-Prom-Label-Policy`);
+  });
   const reported = new Set<string>();
   for (const s of subjects) {
     if (reported.has(s.subject)) continue;
-    const granted = Object.hasOwn(access.subjects, s.subject) || s.groups.some((g) => Object.hasOwn(access.groups, g));
+    const granted = Object.hasOwn(access.subjects, s.subject) || s.groups.some((g) => Object.hasOwn(access.groups, g))
+      || Object.hasOwn(access.label_policies.subjects, s.subject) || s.groups.some((g) => Object.hasOwn(access.label_policies.groups, g));
     if (!granted) {
       reported.add(s.subject);
       warnings.push(`${s.where}: subject ${JSON.stringify(s.subject)} has no tenants (no access.subjects entry and no group in access.groups); its requests will get 403 no_tenants`);
@@ -143,6 +156,13 @@ export function summarizeConfig(config: Config): string[] {
       if (!(err instanceof AccessError)) throw err;
       tenants = 'NO tenants (requests get 403 no_tenants)';
     }
+    const selectors = [s.subject].flatMap((x) => (Object.hasOwn(config.access.label_policies.subjects, x) ? config.access.label_policies.subjects[x] ?? [] : []))
+      .concat(allGroups.flatMap((g) => (Object.hasOwn(config.access.label_policies.groups, g) ? config.access.label_policies.groups[g] ?? [] : [])));
+    if (selectors.length > 0) {
+      const policy = policySelectors(combinePolicy(config.enforce.label, undefined, selectors));
+      tenants = tenants.startsWith('NO tenants') ? `label policy ${policy.join(' or ')}` : `${tenants} + label policy ${policy.join(' or ')}`;
+    }
+    if (config.access.trust_label_policy_header.includes(s.subject)) tenants += ' (X-Prom-Label-Policy trusted)';
     const groupPart = allGroups.length > 0 ? `; groups: ${allGroups.join(', ')}` : '';
     lines.push(`  ${s.subject} (${methods.join('+')}${groupPart}) -> ${tenants}`);
   }

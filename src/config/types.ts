@@ -1,3 +1,5 @@
+import type { LabelPolicies } from '../access/label-policy.ts';
+
 /**
  * The validated, defaulted configuration (output of the schema in ./schema.ts). Durations
  * are milliseconds, sizes are bytes, secrets are resolved (from `_file` / `${env:NAME}`).
@@ -74,6 +76,11 @@ export interface Config {
     select_header: string;
     /** Default true. */
     reject_foreign_tenant: boolean;
+    /**
+     * Header modes: send the caller's label policy as `X-Prom-Label-Policy` (Mimir/GEM label
+     * access control) next to the tenant header. Default false.
+     */
+    label_policy_header: boolean;
     /** Forward `stats` (query timings) upstream. Default false: stripped (a timing side channel). */
     allow_stats?: boolean;
     /** Forward `GET /api/v1/status/flags` (Grafana alerting's Thanos probe). Default false: 403 `forbidden_endpoint`. */
@@ -98,6 +105,8 @@ export interface Config {
     cache_size: number;
     /** Enforcement cache bound in bytes (estimated). Default 33554432 (32 MiB). */
     cache_max_bytes: number;
+    /** Largest enforced query or selector in UTF-8 bytes; larger → `query_too_large`. Default 262144. */
+    max_enforced_bytes: number;
   };
   limits: {
     /** Maximum POST body bytes. Default 1048576. */
@@ -148,6 +157,10 @@ export interface Config {
     subjects: Record<string, string[]>;
     /** group -> tenants ("*" = all). */
     groups: Record<string, string[]>;
+    /** `access.label_policies`: subject/group -> policy matcher sets (parsed selectors, tenant matcher first). */
+    label_policies: LabelPolicies;
+    /** Subjects whose `X-Prom-Label-Policy` header (Grafana team LBAC) is honoured. Default none. */
+    trust_label_policy_header: string[];
   };
   log: {
     /** winston level. Default "info". */

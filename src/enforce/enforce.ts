@@ -17,15 +17,18 @@
  * {@link enforceQuery} and {@link enforceSeriesSelector} do both at once; {@link Enforcer}
  * (./engine.ts) caches both steps. Re-exported by ./index.ts.
  */
-import type { Expr, LabelMatcher, VectorSelector } from '../promql/ast.ts';
-import { mapSelectors, walk } from '../promql/ast.ts';
+import type { Expr, VectorSelector } from '../promql/ast.ts';
+import { mapSelectors } from '../promql/ast.ts';
 import { PromQLError } from '../promql/errors.ts';
-import { DEFAULT_MAX_QUERY_BYTES, parseExpr, parseSeriesSelector } from '../promql/parse.ts';
+import { DEFAULT_MAX_QUERY_BYTES, parseExpr, parseSeriesSelector, utf8Length } from '../promql/parse.ts';
 import { printCanonical } from '../promql/print.ts';
-import { escapeRegex } from '../promql/regex.ts';
 import { validateExpr } from '../promql/validate.ts';
-import { describePolicy, matcherAccepts, type AccessPolicy, type MatcherSet } from '../access/policy.ts';
-import { checkEnforcedSize, foreignTenant } from './limits.ts';
+import { describePolicy, type AccessPolicy, type MatcherSet } from '../access/policy.ts';
+import { foreignTenant } from './limits.ts';
+import { assertEnforced, printedBytesAtLeast, rewriteForSets, selectorForEachSet } from './or-policy.ts';
+
+/** Default of {@link PolicyOptions.maxEnforcedBytes}: 256 KiB (8× the default query cap). */
+export const DEFAULT_MAX_ENFORCED_BYTES = 262_144;
 
 /** Which parser dialect the upstream accepts. `auto` is resolved by the gateway before calling. */
 export type Syntax = 'prometheus2' | 'prometheus3';
@@ -43,6 +46,11 @@ export interface PrepareOptions {
 
 /** Options of the policy step. */
 export interface PolicyOptions {
+  /**
+   * Largest enforced text in UTF-8 bytes (`promql.max_enforced_bytes`); a larger one is refused
+   * with `query_too_large`. Default 262144 ({@link DEFAULT_MAX_ENFORCED_BYTES}).
+   */
+  readonly maxEnforcedBytes?: number;
   /**
    * A user equality matcher on the tenant label naming a tenant the policy excludes is an
    * error (`forbidden_tenant`) instead of an empty answer. Default true.
@@ -120,7 +128,7 @@ export function prepareSeriesSelector(selector: string, opts: PrepareOptions): P
   return prepare('selector', selector, opts);
 }
 
-function checkPolicy(policy: AccessPolicy): MatcherSet | undefined {
+function checkPolicy(policy: AccessPolicy): readonly MatcherSet[] | undefined {
   if (typeof policy.label !== 'string' || policy.label === '') {
     throw new PromQLError('internal_error', 'enforcement label must be a non-empty string');
   }
@@ -134,54 +142,7 @@ function checkPolicy(policy: AccessPolicy): MatcherSet | undefined {
       throw new PromQLError('internal_error', 'invalid access policy (an empty tenant ID)');
     }
   }
-  if (sets.length > 1) {
-    throw new PromQLError('unsupported_policy', 'this access policy is an OR of several label selectors, which this version of promfence cannot apply to a query; ask an operator to grant tenants instead');
-  }
-  return sets[0];
-}
-
-/** `absent()` and `absent_over_time()` build their result's labels from their argument's equality matchers. */
-const ABSENT_FUNCTIONS: ReadonlySet<string> = new Set(['absent', 'absent_over_time']);
-
-/**
- * The matchers to add to a selector that is the direct argument of `absent()` or
- * `absent_over_time()`. Prometheus (promql/functions.go `createLabelsForAbsentFunction`)
- * copies every `name="value"` matcher of that argument into the result's labels and DROPS a
- * label that any other matcher names. So that the answer is the one a Prometheus holding only
- * the caller's series gives:
- *
- * - a policy matcher already implied by a user equality matcher on the same label (the user
- *   wrote `tenant="team-fruit"`, the grant admits it) is not added: the label stays, as the
- *   user's own matcher puts it there;
- * - an added `name="v"` is written `name=~"<escaped v>"` (same series, no result label);
- * - other added matchers (`=~`, `!=`, `!~`) produce no label anyway.
- */
-function absentSafe(vs: VectorSelector, set: MatcherSet): MatcherSet {
-  const out: LabelMatcher[] = [];
-  for (const m of set) {
-    const userEq = vs.matchers.find((u) => u.name === m.name && u.op === '=');
-    if (userEq !== undefined && matcherAccepts(m, userEq.value) === true) continue;
-    out.push(m.op === '=' ? { name: m.name, op: '=~', value: escapeRegex(m.value) } : m);
-  }
-  return out;
-}
-
-/** Whether `vs` carries `m`, its absent-safe regex form, or a user equality matcher that implies it. */
-function implies(vs: VectorSelector, m: LabelMatcher): boolean {
-  return vs.matchers.some((x) => x.name === m.name && (
-    (x.op === m.op && x.value === m.value)
-    || (x.op === '=' && matcherAccepts(m, x.value) === true)
-    || (m.op === '=' && x.op === '=~' && x.value === escapeRegex(m.value))));
-}
-
-/** Defence in depth: every selector of the final tree must carry (or imply) every matcher of the set. */
-function assertEnforced(e: Expr, set: MatcherSet | undefined): void {
-  if (set === undefined) return;
-  walk(e, (n) => {
-    if (n.kind === 'VectorSelector' && !set.every((m) => implies(n, m))) {
-      throw new PromQLError('internal_error', 'a selector escaped enforcement');
-    }
-  });
+  return sets;
 }
 
 /**
@@ -191,34 +152,61 @@ function assertEnforced(e: Expr, set: MatcherSet | undefined): void {
  * @param policy what the caller may read; unrestricted adds nothing (the text is still printed canonically)
  * @param opts foreign-tenant policy (default reject)
  * @returns canonical PromQL whose every selector carries the policy's matchers
- * @throws PromQLError `forbidden_tenant` (a user `tenant="x"` or literal `tenant=~"x|y"` naming
- *   only tenants the policy excludes; `tenant` is set on the error), `unsupported_policy` (a
- *   policy of several matcher sets), `query_too_large` (the print nests too deeply, or would
- *   exceed 256 Ki characters: selectors × policy matchers), `internal_error`; when `prepared` has no tree, every error of
- *   step 1 too
+ * @throws PromQLError `forbidden_tenant` (a user `tenant="x"`, or a literal `tenant=~"x|y"`,
+ *   naming only tenants the policy excludes; `tenant` is set on the error), `unsupported_policy`
+ *   (a construct an OR of several matcher sets cannot be applied to, see ./or-policy.ts),
+ *   `query_too_large` (the print is over `opts.maxEnforcedBytes`, estimated before it is
+ *   expanded, or nests too deeply), `internal_error`; when `prepared` has no tree, every error
+ *   of step 1 too
  */
 export function applyPolicy(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string {
   return guard(() => {
-    const set = checkPolicy(policy);
+    const sets = checkPolicy(policy);
     const tree = prepared.tree ?? parseKind(prepared.kind, prepared.text, prepared.syntax, prepared.maxQueryBytes);
-    const reject = opts.rejectForeignTenant ?? true;
-    checkEnforcedSize(tree, prepared.text.length, set);
-    const enforced = mapSelectors(tree, (vs, call) => {
-      if (reject) {
-        for (const m of vs.matchers) {
-          const foreign = foreignTenant(policy, m);
-          if (foreign !== undefined) {
-            throw new PromQLError('forbidden_tenant', `tenant ${JSON.stringify(foreign)} is not granted (granted: ${describePolicy(policy)})`, { tenant: foreign });
-          }
-        }
-      }
-      if (set === undefined) return vs;
-      const added = call !== undefined && ABSENT_FUNCTIONS.has(call) ? absentSafe(vs, set) : set;
-      return added.length === 0 ? vs : { ...vs, matchers: [...vs.matchers, ...added] };
-    });
-    assertEnforced(enforced, set);
-    return printCanonical(enforced, prepared.syntax);
+    const maxBytes = opts.maxEnforcedBytes ?? DEFAULT_MAX_ENFORCED_BYTES;
+    const check = foreignTenantCheck(policy, opts.rejectForeignTenant ?? true);
+    let enforced: Expr;
+    if (sets === undefined) {
+      enforced = mapSelectors(tree, (vs) => {
+        check(vs);
+        return vs;
+      });
+    } else {
+      // A match[] value must stay one selector: several sets give several (applyPolicyEach).
+      if (prepared.kind === 'selector' && sets.length > 1) throw new PromQLError('internal_error', 'a series selector under a policy of several matcher sets needs applyPolicyEach');
+      enforced = rewriteForSets(tree, sets, check);
+      assertEnforced(enforced, sets);
+    }
+    return printBounded(enforced, prepared.syntax, maxBytes, sets?.length ?? 0);
   });
+}
+
+/** The foreign-tenant check of every user selector (a no-op when `reject` is false). */
+function foreignTenantCheck(policy: AccessPolicy, reject: boolean): (vs: VectorSelector) => void {
+  return (vs) => {
+    if (!reject) return;
+    for (const m of vs.matchers) {
+      const foreign = foreignTenant(policy, m);
+      if (foreign !== undefined) {
+        throw new PromQLError('forbidden_tenant', `tenant ${JSON.stringify(foreign)} is not granted (granted: ${describePolicy(policy)})`, { tenant: foreign });
+      }
+    }
+  };
+}
+
+/**
+ * Prints `enforced` canonically unless its print is over `maxBytes` UTF-8 bytes: measured
+ * first on the (possibly shared) tree, so an OR policy that multiplies a query is refused
+ * before it is expanded, then on the text.
+ */
+function printBounded(enforced: Expr, syntax: Syntax, maxBytes: number, sets: number): string {
+  const tooLarge = (verb: string) => new PromQLError('query_too_large',
+    `the enforced query ${verb} larger than ${maxBytes} bytes (promql.max_enforced_bytes)` +
+    (sets > 1 ? `: the access policy has ${sets} label selectors, and each selector of the query is repeated once per selector; simplify or split the query` : '; simplify or split the query'));
+  if (printedBytesAtLeast(enforced) > maxBytes) throw tooLarge('would be');
+  const text = printCanonical(enforced, syntax);
+  if (utf8Length(text) > maxBytes) throw tooLarge('is');
+  return text;
 }
 
 /**
@@ -246,18 +234,46 @@ export function enforceSeriesSelector(selector: string, opts: EnforceOptions): s
 }
 
 /**
- * The `match[]` selectors added when a request gives none: one per matcher set of the policy
- * (`{tenant="a"}` or `{tenant=~"a|b"}` for a tenant grant), none when unrestricted. A label
- * that is not a plain identifier is printed quoted (Prometheus 3 syntax).
+ * Applies `policy` to a prepared series selector (a `match[]` value) and prints one selector
+ * per matcher set of the policy: the cross product of this `match[]` with the policy's
+ * selectors (Prometheus unions the series of several `match[]`). Sets the user's own equality
+ * matchers contradict are left out (one is kept when all are, so the answer stays empty). For
+ * a policy of one set this is `[applyPolicy(prepared, policy, opts)]`.
  *
- * @throws PromQLError `unsupported_policy`, `internal_error`
+ * @param prepared from {@link prepareSeriesSelector}
+ * @returns one enforced selector per applicable set (the user's text, canonical, when unrestricted)
+ * @throws PromQLError as {@link applyPolicy}
+ * @example applyPolicyEach(prepareSeriesSelector('up', o), policyOf('{tenant="a"}', '{tenant="b", job="api"}'))
+ *   // → ['up{tenant="a"}', 'up{job="api", tenant="b"}']
+ */
+export function applyPolicyEach(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string[] {
+  const sets = checkPolicy(policy);
+  if (prepared.kind !== 'selector' || sets === undefined || sets.length === 1) return [applyPolicy(prepared, policy, opts)];
+  return guard(() => {
+    const tree = prepared.tree ?? parseKind(prepared.kind, prepared.text, prepared.syntax, prepared.maxQueryBytes);
+    if (tree.kind !== 'VectorSelector') throw new PromQLError('internal_error', 'a prepared series selector is not a selector');
+    foreignTenantCheck(policy, opts.rejectForeignTenant ?? true)(tree);
+    const maxBytes = opts.maxEnforcedBytes ?? DEFAULT_MAX_ENFORCED_BYTES;
+    return selectorForEachSet(tree, sets).map((vs) => printBounded(vs, prepared.syntax, maxBytes, 1));
+  });
+}
+
+/**
+ * The `match[]` selectors added when a request gives none: one per matcher set of the policy
+ * (`{tenant="a"}` or `{tenant=~"a|b"}` for a tenant grant, `{tenant="b", job="api"}` for a
+ * label policy), none when unrestricted. A label that is not a plain identifier is printed
+ * quoted (Prometheus 3 syntax).
+ *
+ * @throws PromQLError `internal_error`
  */
 export function policySelectors(policy: AccessPolicy): string[] {
   return guard(() => {
-    const set = checkPolicy(policy);
-    if (set === undefined) return [];
-    const vs: VectorSelector = { kind: 'VectorSelector', name: undefined, matchers: set, offset: undefined, at: undefined };
-    const plain = set.every((m) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(m.name));
-    return [printCanonical(vs, plain ? 'prometheus2' : 'prometheus3')];
+    const sets = checkPolicy(policy);
+    if (sets === undefined) return [];
+    return sets.map((set) => {
+      const vs: VectorSelector = { kind: 'VectorSelector', name: undefined, matchers: set, offset: undefined, at: undefined };
+      const plain = set.every((m) => /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(m.name));
+      return printCanonical(vs, plain ? 'prometheus2' : 'prometheus3');
+    });
   });
 }

@@ -13,7 +13,7 @@ import { PromQLError } from '../promql/errors.ts';
 import { DEFAULT_MAX_QUERY_BYTES, ParseBudgetError } from '../promql/parse.ts';
 import type { AccessPolicy } from '../access/policy.ts';
 import {
-  applyPolicy, prepareQuery, prepareSeriesSelector,
+  applyPolicy, applyPolicyEach, DEFAULT_MAX_ENFORCED_BYTES, prepareQuery, prepareSeriesSelector,
   type EnforceOptions, type PolicyOptions, type PrepareOptions, type Prepared, type TextKind,
 } from './enforce.ts';
 
@@ -65,6 +65,13 @@ export const DEFAULT_CACHE_ENTRIES = 10_000;
 export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 
 type Entry = { readonly ok: string } | { readonly err: PromQLError };
+
+/** The cache key of a step-2 result: every option that changes it, the policy's key, the text last. */
+function applyKey(step: 'a' | 'e', prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions): string {
+  const reject = opts.rejectForeignTenant ?? true;
+  const maxEnforced = opts.maxEnforcedBytes ?? DEFAULT_MAX_ENFORCED_BYTES;
+  return `${step}\u0000${prepared.kind}\u0000${prepared.syntax}\u0000${prepared.maxQueryBytes}\u0000${reject ? 1 : 0}\u0000${maxEnforced}\u0000${policy.key}\u0000${prepared.text}`;
+}
 
 const OVERHEAD_BYTES = 200;
 
@@ -159,9 +166,17 @@ export class Enforcer {
    * @throws PromQLError as `applyPolicy`
    */
   apply(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string {
-    const reject = opts.rejectForeignTenant ?? true;
-    const key = `a\u0000${prepared.kind}\u0000${prepared.syntax}\u0000${prepared.maxQueryBytes}\u0000${reject ? 1 : 0}\u0000${policy.key}\u0000${prepared.text}`;
-    return this.#lookup(key, () => textHash(prepared.kind, prepared.syntax, prepared.text), () => this.#steps.applyPolicy(prepared, policy, opts));
+    return this.#lookup(applyKey('a', prepared, policy, opts), () => textHash(prepared.kind, prepared.syntax, prepared.text), () => this.#steps.applyPolicy(prepared, policy, opts));
+  }
+
+  /**
+   * Step 2 for a `match[]` value, cached: one enforced selector per matcher set of the policy
+   * (the cross product of this `match[]` with the policy's selectors).
+   *
+   * @throws PromQLError as `applyPolicyEach`
+   */
+  applyEach(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string[] {
+    return JSON.parse(this.#lookup(applyKey('e', prepared, policy, opts), () => textHash(prepared.kind, prepared.syntax, prepared.text), () => JSON.stringify(applyPolicyEach(prepared, policy, opts)))) as string[];
   }
 
   /** Both steps for a PromQL expression (cached `enforceQuery`). */

@@ -4,7 +4,7 @@
  * gateway uses.
  */
 export {
-  applyPolicy, enforceQuery, enforceSeriesSelector, policySelectors, prepareQuery, prepareSeriesSelector,
+  applyPolicy, applyPolicyEach, DEFAULT_MAX_ENFORCED_BYTES, enforceQuery, enforceSeriesSelector, policySelectors, prepareQuery, prepareSeriesSelector,
   type EnforceOptions, type PolicyOptions, type PrepareOptions, type Prepared, type Syntax, type TextKind,
 } from './enforce.ts';
 export { DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, Enforcer, type EnforcerOptions, type EnforcerStats } from './engine.ts';

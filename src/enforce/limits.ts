@@ -6,18 +6,13 @@
  *   (`tenant=~"x|y"`) — names a foreign tenant. Refused (403 `forbidden_tenant`) instead of
  *   answered empty: an empty answer that takes as long as the upstream's index lookup of that
  *   tenant is an existence oracle (docs/security.md), and a refusal costs no upstream work.
- * - {@link checkEnforcedSize}: the enforced print grows by one copy of the policy's matchers
- *   per selector; selectors × matcher size is bounded before anything is printed.
+ * (The size of the enforced print — selectors × policy matchers — is bounded before it is
+ * expanded by `printBounded` in ./enforce.ts, `promql.max_enforced_bytes`.)
  *
  * Framework-free.
  */
-import type { Expr, LabelMatcher } from '../promql/ast.ts';
-import { walk } from '../promql/ast.ts';
-import { PromQLError } from '../promql/errors.ts';
-import { excludesTenant, literalAlternatives, type AccessPolicy, type MatcherSet } from '../access/policy.ts';
-
-/** Largest enforced print, estimated in UTF-16 units before printing: 256 Ki. */
-export const MAX_ENFORCED_CHARS = 256 * 1024;
+import type { LabelMatcher } from '../promql/ast.ts';
+import { excludesTenant, literalAlternatives, type AccessPolicy } from '../access/policy.ts';
 
 /**
  * The foreign tenant a user matcher names, if it can only match tenants the policy excludes:
@@ -36,28 +31,4 @@ export function foreignTenant(policy: AccessPolicy, m: LabelMatcher): string | u
   const alternatives = literalAlternatives(m.value);
   if (alternatives === undefined || alternatives.length === 0) return undefined;
   return alternatives.every((t) => excludesTenant(policy, t)) ? alternatives[0] : undefined;
-}
-
-/**
- * Refuses a tree whose enforced print would exceed {@link MAX_ENFORCED_CHARS}: the text's
- * length plus, per selector, the added matchers (`name`, operator, quoted value, separator).
- * The estimate ignores escaping (a few percent); it runs before the tree is rewritten.
- *
- * @param tree the parsed text
- * @param textLength length of the text as received (UTF-16 units)
- * @param set the matchers added to every selector (undefined: unrestricted, nothing added)
- * @throws PromQLError `query_too_large` with the numbers and what to do
- */
-export function checkEnforcedSize(tree: Expr, textLength: number, set: MatcherSet | undefined): void {
-  if (set === undefined) return;
-  const perSelector = set.reduce((n, m) => n + m.name.length + m.value.length + 8, 0);
-  let selectors = 0;
-  walk(tree, (n) => {
-    if (n.kind === 'VectorSelector') selectors++;
-  });
-  const estimate = textLength + selectors * perSelector;
-  if (estimate > MAX_ENFORCED_CHARS) {
-    throw new PromQLError('query_too_large',
-      `the enforced query would be about ${Math.ceil(estimate / 1024)} KiB (${selectors} selectors, each given ${perSelector} bytes of tenant matchers; the limit is ${MAX_ENFORCED_CHARS / 1024} KiB): use fewer selectors, or narrow the request to fewer tenants`);
-  }
 }

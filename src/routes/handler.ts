@@ -17,6 +17,7 @@ import type { UpstreamClient } from '../upstream/client.ts';
 import { runPrecheck } from '../upstream/precheck.ts';
 import { relay } from '../upstream/relay.ts';
 import type { SyntaxResolver } from '../upstream/syntax.ts';
+import { LABEL_POLICY_HEADER } from './label-policy-header.ts';
 import { planRequest, type PlanOptions } from './plan.ts';
 import type { RouteTable } from './table.ts';
 import type { TenantScope } from '../access/scope.ts';
@@ -28,7 +29,7 @@ import type { FilterContext, ForwardPlan, Method, UpstreamName } from './types.t
 
 /** What the gateway middleware needs (built once per app by src/app.ts). */
 export interface GatewayDeps {
-  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'>;
+  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'> & Partial<Pick<Enforcer, 'applyEach'>>;
   readonly grants: Grants;
   readonly plan: PlanOptions;
   /** `limits.max_body_bytes`. */
@@ -153,6 +154,7 @@ export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
         narrowingHeader: typeof header === 'string' ? header : undefined,
         ...(body === undefined ? {} : { body }),
         scopes,
+        labelPolicyHeader: req.headersDistinct[LABEL_POLICY_HEADER],
       }, planDeps);
       s.policy = planned.policy;
       s.enforced = planned.enforced;

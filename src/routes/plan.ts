@@ -9,7 +9,7 @@
  * src/http/error-handler.ts maps each to one envelope). Nothing here does I/O: the upstream
  * dialect is resolved by the caller beforehand.
  */
-import { resolvePolicy, parseTenantHeader, unrestrictedPolicy, type AccessPolicy, type Grants, type Principal } from '../access/index.ts';
+import { parseTenantHeader, unrestrictedPolicy, type AccessPolicy, type Grants, type Principal } from '../access/index.ts';
 import type { Enforcer, Prepared, Syntax } from '../enforce/index.ts';
 import { policySelectors } from '../enforce/index.ts';
 import { HttpError } from '../http/errors.ts';
@@ -21,6 +21,8 @@ import { resolveScopedPolicy, type TenantScope } from '../access/scope.ts';
 import { tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
 import { knownParam, STORE_MATCH } from './params.ts';
 import type { ForwardPlan, Method, Pairs, RouteMatch } from './types.ts';
+import { LABEL_POLICY_HEADER_NAME, labelPolicyHeaderValue } from '../upstream/label-policy-header.ts';
+import { parseLabelPolicyHeader } from './label-policy-header.ts';
 
 /**
  * Parameters never forwarded: tenancy controls of other proxies and credentials
@@ -59,12 +61,21 @@ export interface PlanOptions {
   readonly unknownParams?: 'forward' | 'drop';
   /** `enforce.all_tenants`. */
   readonly allTenants?: readonly string[] | undefined;
+  /** `promql.max_enforced_bytes` (default 262144). */
+  readonly maxEnforcedBytes?: number;
+  /** `enforce.label_policy_header`: header modes send the policy as `X-Prom-Label-Policy` (default false). */
+  readonly labelPolicyHeader?: boolean;
+  /** `access.trust_label_policy_header`: subjects whose `X-Prom-Label-Policy` is honoured (default none). */
+  readonly trustLabelPolicyHeader?: readonly string[];
 }
 
 /** The collaborators of {@link planRequest}. */
 export interface PlanDeps {
-  /** The cached enforcer (tests may pass a fake with the same two steps). */
-  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'>;
+  /**
+   * The cached enforcer (tests may pass a fake with the same two steps; without `applyEach`,
+   * a `match[]` is enforced with `apply`, which refuses a policy of several sets).
+   */
+  readonly enforcer: Pick<Enforcer, 'prepare' | 'apply'> & Partial<Pick<Enforcer, 'applyEach'>>;
   /** `config.access`. */
   readonly grants: Grants;
   /** Planner options. */
@@ -85,6 +96,8 @@ export interface PlanRequest {
   readonly body?: Buffer;
   /** Endpoint scopes (`/tenants/<id>/…`, a listener's tenants), applied before narrowing. Default none. */
   readonly scopes?: readonly TenantScope[];
+  /** Each received `X-Prom-Label-Policy` value, when sent (read only for trusted subjects). */
+  readonly labelPolicyHeader?: readonly string[] | undefined;
 }
 
 /** What the planner decided. */
@@ -169,9 +182,10 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   let policy: AccessPolicy;
   try {
     if (req.narrowingHeader !== undefined) requested.push(...parseTenantHeader(req.narrowingHeader, o.selectHeader));
-    policy = (req.scopes ?? []).length === 0
-      ? resolvePolicy(req.principal, deps.grants, requested, o.label)
-      : resolveScopedPolicy(req.principal, deps.grants, req.scopes ?? [], requested, o.label);
+    // Grafana team LBAC: honoured from trusted subjects only; from anyone else it has no effect.
+    const trusted = req.labelPolicyHeader !== undefined && (o.trustLabelPolicyHeader ?? []).includes(subject);
+    const header = trusted ? parseLabelPolicyHeader(req.labelPolicyHeader ?? [], o.label) : undefined;
+    policy = resolveScopedPolicy(req.principal, deps.grants, req.scopes ?? [], requested, o.label, header);
   } catch (err) {
     throw toHttpError(err);
   }
@@ -179,7 +193,8 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
 
   // 3. Enforcement: label modes rewrite with the policy; header mode only prints canonically.
   const enginePolicy = o.mode === 'header' ? unrestrictedPolicy(o.label) : policy;
-  const applyOpts = { rejectForeignTenant: o.rejectForeignTenant };
+  const applyOpts = { rejectForeignTenant: o.rejectForeignTenant, ...(o.maxEnforcedBytes === undefined ? {} : { maxEnforcedBytes: o.maxEnforcedBytes }) };
+  const applyEach = (p: Prepared): string[] => (enforcer.applyEach ? enforcer.applyEach(p, enginePolicy, applyOpts) : [enforcer.apply(p, enginePolicy, applyOpts)]);
   const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : ['stats'])]);
   const out: Array<readonly [string, string]> = [];
   let enforcedQuery: string | undefined;
@@ -192,10 +207,12 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
       else if (p.name !== 'match[]' && !stripped.has(p.name)) out.push([p.name, p.value]);
     }
   } else if (route.promql !== 'none') {
-    enforcedMatch = selectors.map((s) => step('match[]', subject, () => enforcer.apply(s, enginePolicy, applyOpts)));
+    // Each user match[] × each matcher set of the policy (one per set; Prometheus unions them).
+    const perMatch = selectors.map((s) => step('match[]', subject, () => applyEach(s)));
+    enforcedMatch = perMatch.flat();
     let i = 0;
     for (const p of req.params.pairs) {
-      if (p.name === 'match[]') out.push(['match[]', enforcedMatch[i++] as string]);
+      if (p.name === 'match[]') for (const e of perMatch[i++] ?? []) out.push(['match[]', e]);
       else if (p.name !== 'query' && !stripped.has(p.name)) out.push([p.name, p.value]);
     }
     if (selectors.length === 0) {
@@ -216,8 +233,11 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     .filter(([name]) => (name !== STORE_MATCH || route.promql !== 'none') && (o.unknownParams !== 'drop' || knownParam(route, name)))
     .map((p) => (p[0] === STORE_MATCH ? [STORE_MATCH, enforcedStore[k++] as string] as const : p));
 
-  // 4. Tenancy headers of header modes (./tenancy.ts).
-  const tenancyHeaders = tenancyHeadersOf(policy.tenants, route.tenantScoped, { mode: o.mode, header: o.header, allTenants: o.allTenants, selectParam: o.selectParam });
+  // 4. Tenancy headers of header modes (./tenancy.ts), and the label-policy header to Mimir.
+  const tenancyHeaders: Record<string, string> = {
+    ...tenancyHeadersOf(policy.tenants, route.tenantScoped, { mode: o.mode, header: o.header, allTenants: o.allTenants, selectParam: o.selectParam }),
+    ...(o.mode === 'label' ? {} : labelPolicyHeaders(policy, o, route.tenantScoped)),
+  };
 
   const target = route.plan({
     method: req.method, path: req.match.path, params, policy, tenancyHeaders, subject,
@@ -235,4 +255,26 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     params,
     tenancyHeaders,
   };
+}
+
+/**
+ * The label-policy header of header modes: `X-Prom-Label-Policy` when
+ * `enforce.label_policy_header` is on and some tenant is restricted. Without it, `header` mode
+ * cannot enforce a policy that restricts labels besides tenants (the upstream would see whole
+ * tenants): refused, never sent unrestricted. `label+header` rewrites queries anyway.
+ *
+ * @throws HttpError `unsupported_policy` (400) in `header` mode without the header option for a label-restricted policy
+ */
+function labelPolicyHeaders(policy: AccessPolicy, o: PlanOptions, tenantScoped: boolean): Record<string, string> {
+  if (!tenantScoped || policy.selectors === undefined) return {};
+  const restricted = policy.selectors.some((set) => set.some((m) => m.name !== policy.label));
+  if (!restricted) return {};
+  if (o.labelPolicyHeader === true) {
+    const value = labelPolicyHeaderValue(policy);
+    return value === undefined ? {} : { [LABEL_POLICY_HEADER_NAME.toLowerCase()]: value };
+  }
+  if (o.mode === 'header') {
+    throw new HttpError('unsupported_policy', 'this access policy restricts labels besides tenants, which enforce.mode: header cannot enforce; an operator must set enforce.label_policy_header: true (Mimir/GEM label access control) or use enforce.mode label+header');
+  }
+  return {};
 }

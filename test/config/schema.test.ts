@@ -65,10 +65,12 @@ describe('config defaults', () => {
     assert.deepEqual(c.upstreams, { prometheus: { url: 'http://127.0.0.1:9090', timeout_ms: 120000, bearer_token: undefined, basic_auth: undefined, tls: undefined, headers: {}, host: undefined } });
     assert.deepEqual(c.enforce, {
       label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant',
-      select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true, allow_stats: false, allow_status_flags: false,
+      select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true, allow_stats: false, allow_status_flags: false, label_policy_header: false,
     });
     assert.deepEqual(c.params, { unknown: 'forward' });
-    assert.deepEqual(c.promql, { syntax: 'auto', max_query_bytes: 32768, cache_size: 10000, cache_max_bytes: 33554432 });
+    assert.deepEqual(c.promql, { syntax: 'auto', max_query_bytes: 32768, cache_size: 10000, cache_max_bytes: 33554432, max_enforced_bytes: 262144 });
+    assert.deepEqual([Object.keys(c.access.label_policies.subjects), Object.keys(c.access.label_policies.groups)], [[], []]);
+    assert.deepEqual(c.access.trust_label_policy_header, []);
     assert.deepEqual(c.limits, {
       max_body_bytes: 1048576, max_match_params: 1000, max_filtered_response_bytes: 16777216, max_points: 11000, max_range_ms: 0, max_tenants: 0,
       rate: undefined, tenant_rate: undefined, max_inflight_per_subject: 0, store: 'memory', redis: undefined,

@@ -98,8 +98,8 @@ export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () 
       watch_config: false, shutdown_timeout_ms: 10_000, headers_timeout_ms: 10_000, request_timeout_ms: 30_000, idle_timeout_ms: 5000, ready_probe_interval_ms: 10_000, cors_allowed_origins: [],
     },
     upstreams: { prometheus: { url: upstreamUrl, timeout_ms: 5000, bearer_token: undefined } },
-    enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true },
-    promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0, cache_max_bytes: 1 << 20 },
+    enforce: { label: 'tenant', mode: 'label', header: 'X-Scope-OrgID', select_param: 'tenant', select_header: 'X-Promfence-Tenant', reject_foreign_tenant: true, label_policy_header: false },
+    promql: { syntax: 'prometheus3', max_query_bytes: 32768, cache_size: 0, cache_max_bytes: 1 << 20, max_enforced_bytes: 262144 },
     limits: {
       max_body_bytes: 4096, max_match_params: 3, max_filtered_response_bytes: 1 << 20,
       max_points: 11_000, max_range_ms: 0, max_tenants: 0, rate: undefined, tenant_rate: undefined, max_inflight_per_subject: 0, store: 'memory', redis: undefined,
@@ -114,6 +114,8 @@ export function testConfig(upstreamUrl: string, patch: (c: Config) => void = () 
         weird: ['team|x'],
       },
       groups: {},
+      label_policies: { subjects: {}, groups: {} },
+      trust_label_policy_header: [],
     },
     log: { level: 'info', audit: true, audit_file: undefined },
   };

@@ -51,3 +51,33 @@ export function sameValuesIgnoringSeries(a: AnswerData, b: AnswerData): boolean 
   };
   return JSON.stringify(points(a)) === JSON.stringify(points(b));
 }
+
+/**
+ * True when two normalised answers ({@link normalizeAnswer}) have the same series, timestamps
+ * and values, values compared as numbers with a relative tolerance of 1e-9 (NaN equals NaN).
+ * Sums of the same samples added in another order differ in their last bits: a query
+ * rewritten with `or` aggregates the same series in another order than the original.
+ */
+export function sameAnswerApprox(a: AnswerData, b: AnswerData): boolean {
+  if (a.resultType !== b.resultType) return false;
+  const close = (x: string, y: string): boolean => {
+    if (x === y) return true;
+    const p = Number(x);
+    const q = Number(y);
+    if (Number.isNaN(p) && Number.isNaN(q)) return true;
+    return Math.abs(p - q) <= 1e-9 * Math.max(1, Math.abs(p), Math.abs(q));
+  };
+  const point = (p: [number, string] | undefined, q: [number, string] | undefined): boolean =>
+    p !== undefined && q !== undefined && p[0] === q[0] && close(p[1], q[1]);
+  if (a.resultType === 'scalar' || a.resultType === 'string') return point(a.result as [number, string], b.result as [number, string]);
+  const x = a.result as AnswerSeries[];
+  const y = b.result as AnswerSeries[];
+  return x.length === y.length && x.every((s, i) => {
+    const t = y[i] as AnswerSeries;
+    if (JSON.stringify(s.metric) !== JSON.stringify(t.metric)) return false;
+    if (s.value !== undefined || t.value !== undefined) return point(s.value, t.value);
+    const v = s.values ?? [];
+    const w = t.values ?? [];
+    return v.length === w.length && v.every((p, j) => point(p, w[j]));
+  });
+}

@@ -74,6 +74,11 @@ export interface StartPrometheusOptions {
   readonly stepSeconds?: number;
   /** Generate only these tenants' series (and no untenanted platform series). Default: all tenants + platform. */
   readonly tenants?: readonly string[];
+  /**
+   * Keep only the generated series this admits (an access policy's oracle data); `key` names
+   * the filter in the block cache. Default: every series.
+   */
+  readonly filter?: { readonly key: string; readonly admits: (labels: Readonly<Record<string, string>>) => boolean };
 }
 
 /** A running Prometheus. */
@@ -199,10 +204,10 @@ export async function startPrometheus(opts: StartPrometheusOptions = {}): Promis
   const end = Math.floor((opts.end ?? Date.now() / 1000) / step) * step;
   const key = opts.openMetrics !== undefined
     ? 'om:' + opts.openMetrics
-    : JSON.stringify({ end, hours, step, tenants: opts.tenants ?? null });
+    : JSON.stringify({ end, hours, step, tenants: opts.tenants ?? null, filter: opts.filter?.key ?? null });
   const blocks = blocksFor(
     key,
-    () => opts.openMetrics ?? generateOpenMetrics({ end, hours, stepSeconds: step, ...(opts.tenants ? { tenants: opts.tenants } : {}) }),
+    () => opts.openMetrics ?? generateOpenMetrics({ end, hours, stepSeconds: step, ...(opts.tenants ? { tenants: opts.tenants } : {}), ...(opts.filter ? { filter: opts.filter.admits } : {}) }),
     bins,
   );
   const dataStart = end - Math.floor((hours * 3600) / step) * step;

@@ -10,7 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { tenantList } from '../../src/access/index.ts';
 import { Enforcer, enforceQuery, enforceSeriesSelector, PromQLError, type EnforceOptions } from '../../src/enforce/index.ts';
-import { MAX_ENFORCED_CHARS } from '../../src/enforce/limits.ts';
+import { DEFAULT_MAX_ENFORCED_BYTES } from '../../src/enforce/enforce.ts';
 import {
   checkRequestTokens, MAX_REQUEST_TOKENS, MAX_SIGNED_POWERS, MAX_STRUCTURAL_DEPTH, MAX_TOKENS, scanStructure,
 } from '../../src/promql/limits.ts';
@@ -150,9 +150,9 @@ describe('the enforced size is bounded (selectors × policy matchers)', GUARD, (
     const q = Array.from({ length: 80 }, (_, i) => `m${i}`).join(' + ');
     const err = refusal(() => enforceQuery(q, opts));
     assert.equal(err.code, 'query_too_large');
-    assert.match(err.message, /^the enforced query would be about \d+ KiB \(80 selectors, each given \d+ bytes of tenant matchers; the limit is 256 KiB\)/);
+    assert.match(err.message, /^the enforced query would be larger than 262144 bytes \(promql.max_enforced_bytes\)/);
     const ok = enforceQuery(Array.from({ length: 40 }, (_, i) => `m${i}`).join(' + '), opts);
-    assert.ok(ok.length < MAX_ENFORCED_CHARS);
+    assert.ok(ok.length < DEFAULT_MAX_ENFORCED_BYTES);
   });
   it('unrestricted adds nothing and is not limited by it', () => {
     const all = topts({ label: 'tenant', tenants: { kind: 'all' }, syntax: 'prometheus3' });
