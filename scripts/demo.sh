@@ -30,6 +30,6 @@ echo "==> Building dist/ (npm run build)"
 npm run build --silent
 
 echo "==> Checking prometheus + promtool"
-bash scripts/ensure-prometheus.sh | sed 's/^/    /'
+bash scripts/ensure-packages.sh | sed 's/^/    /'
 
 exec node --import tsx scripts/demo.ts "$@"

@@ -201,7 +201,7 @@ async function main(): Promise<number> {
   say(bold('promfence demo') + ' — one Prometheus, three teams, each sees only its own series');
   for (const bin of [PROMETHEUS, PROMTOOL]) {
     if (!existsSync(bin)) {
-      say(red(`missing ${bin}: run \`bash scripts/ensure-prometheus.sh\` (or sudo apt-get install -y prometheus)`));
+      say(red(`missing ${bin}: run \`bash scripts/ensure-packages.sh\` (or sudo apt-get install -y prometheus)`));
       return 1;
     }
   }

@@ -24,5 +24,5 @@ if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(lock).mtimeMs) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-const r = spawnSync('bash', [join(root, 'scripts', 'ensure-prometheus.sh')], { cwd: root, stdio: 'inherit' });
+const r = spawnSync('bash', [join(root, 'scripts', 'ensure-packages.sh')], { cwd: root, stdio: 'inherit' });
 if (r.status !== 0) process.exit(r.status ?? 1);

@@ -41,7 +41,7 @@ receivers:
 export function requireAlertmanager(): string {
   const bin = process.env['ALERTMANAGER_BIN'] ?? '/usr/bin/prometheus-alertmanager';
   if (!existsSync(bin)) {
-    throw new Error(`Alertmanager tests need Debian's prometheus-alertmanager package (0.25); missing ${bin}. Install it with \`apt-get install -y prometheus-alertmanager\` (or run \`bash scripts/ensure-prometheus.sh\`), or set ALERTMANAGER_BIN.`);
+    throw new Error(`Alertmanager tests need Debian's prometheus-alertmanager package (0.25); missing ${bin}. Install it with \`apt-get install -y prometheus-alertmanager\` (or run \`bash scripts/ensure-packages.sh\`), or set ALERTMANAGER_BIN.`);
   }
   return bin;
 }

@@ -41,7 +41,7 @@ export function requirePrometheus(): PrometheusBinaries {
   if (missing.length > 0) {
     throw new Error(
       `real-Prometheus tests need Debian's prometheus package (prometheus + promtool 2.42); missing: ${missing.join(', ')}. ` +
-        'Install it with `apt-get install -y prometheus` (or run `bash scripts/ensure-prometheus.sh`), ' +
+        'Install it with `apt-get install -y prometheus` (or run `bash scripts/ensure-packages.sh`), ' +
         'or point PROMETHEUS_BIN / PROMTOOL_BIN at the binaries.',
     );
   }
