@@ -3,7 +3,7 @@
  * finished request costs in each request-finished hook and in the limiter, in µs per request
  * (median of rounds; each round runs BENCH_N requests):
  *
- * - access log, audit log: winston JSON lines into a stream that discards them;
+ * - access log, audit log: JSON lines (pino) into a stream that discards them;
  * - metrics: the prom-client hook (counters and histograms with bounded labels);
  * - limiter (memory store): `admitSubject()` + release with `limits.rate` and
  *   `limits.max_inflight_per_subject` set.

@@ -163,7 +163,7 @@ export interface Config {
     trust_label_policy_header: string[];
   };
   log: {
-    /** winston level. Default "info". */
+    /** Log level (pino). Default "info". */
     level: 'error' | 'warn' | 'info' | 'debug';
     /** Write one audit line per request. Default true. */
     audit: boolean;

@@ -1,14 +1,18 @@
 /**
  * The logger promfence's code writes to: a minimal interface ({@link Logger}), implemented
- * with winston (JSON lines). Nothing outside this file depends on winston, so tests can pass
- * any object with these four methods.
+ * with pino (JSON lines). Nothing outside this file depends on pino, so tests can pass any
+ * object with these methods.
+ *
+ * Why pino (issue #10): the access and audit lines are written for every request; winston's
+ * format pipeline and its synchronous stdout write cost ~8 % of a proxied request's CPU
+ * (docs/benchmarks.md). pino builds the line in one pass and writes stdout asynchronously
+ * in batches (sonic-boom), flushed at exit.
  */
-import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
-import winston from 'winston';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 
-/** Log levels promfence uses (winston's npm levels, subset), most severe first. */
+/** Log levels promfence uses, most severe first. */
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 /** Structured fields of one log line (never a credential: see README, "Logs"). */
@@ -16,7 +20,7 @@ export type LogFields = Readonly<Record<string, unknown>>;
 
 /**
  * What promfence logs through. Each call writes one JSON line
- * `{"time":…,"level":…,"msg":<message>,…fields}` when the level is enabled.
+ * `{"level":…,"time":…,…fields,"msg":<message>}` when the level is enabled.
  */
 export interface Logger {
   error(message: string, fields?: LogFields): void;
@@ -31,51 +35,62 @@ export interface Logger {
 export interface LoggerOptions {
   /** Drop every line (tests). Default false. */
   readonly silent?: boolean;
-  /** Where lines go; default stdout. Tests pass a stream to capture lines. */
+  /** Where lines go; default stdout. Tests pass a stream to capture lines (written synchronously, one `write` per line). */
   readonly stream?: NodeJS.WritableStream;
 }
 
-const renameMessage = winston.format((info) => {
-  const out = info as winston.Logform.TransformableInfo & { msg?: unknown };
-  out.msg = info.message;
-  delete (out as { message?: unknown }).message;
-  return out;
-});
+/**
+ * stdout batching: lines are written once this many bytes are waiting, or every
+ * {@link STDOUT_FLUSH_MS} (so a quiet gateway's lines still appear promptly), and
+ * synchronously at exit.
+ */
+export const STDOUT_BATCH_BYTES = 4096;
+/** Longest a line waits in the stdout batch, ms. */
+export const STDOUT_FLUSH_MS = 100;
+/**
+ * Most bytes waiting for stdout (a reader that stopped reading): further lines are dropped
+ * until it drains, so a stalled log pipe cannot grow the process without bound.
+ */
+export const STDOUT_MAX_BYTES = 16 * 2 ** 20;
+
+let stdoutSink: DestinationStream | undefined;
+
+/** The one batched stdout destination of the process (every logger writing to stdout shares it). */
+function stdout(): DestinationStream {
+  stdoutSink ??= pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS, maxLength: STDOUT_MAX_BYTES });
+  return stdoutSink;
+}
+
+/** pino with promfence's line format: `level` as its name, ISO `time`, `msg`, no pid/hostname. */
+function jsonLines(level: LogLevel | 'silent', destination: DestinationStream | NodeJS.WritableStream): PinoLogger {
+  return pino({
+    level,
+    base: undefined,
+    messageKey: 'msg',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  }, destination as DestinationStream);
+}
 
 /**
- * Creates the JSON logger (winston with a Console or Stream transport).
+ * Creates the JSON logger (pino).
  *
  * @param level minimum level written (`error` < `warn` < `info` < `debug`); default `info`
  * @param options `silent` (drop everything) and `stream` (write lines there instead of stdout)
  * @returns a {@link Logger}; `logger.info('request', { request_id, … })` writes
- *   `{"time":"…","level":"info","msg":"request","request_id":"…"}`
+ *   `{"level":"info","time":"…","request_id":"…","msg":"request"}` (fields whose value is
+ *   `undefined` are left out)
  * @example createLogger('debug', { silent: process.env.PROMFENCE_TEST === '1' })
  */
 export function createLogger(level: LogLevel = 'info', options: LoggerOptions = {}): Logger {
-  const transport = options.stream
-    ? new winston.transports.Stream({ stream: options.stream })
-    : new winston.transports.Console();
-  const w = winston.createLogger({
-    level,
-    silent: options.silent ?? false,
-    format: winston.format.combine(
-      winston.format.timestamp({ alias: 'time' }),
-      winston.format((info) => {
-        delete (info as { timestamp?: unknown }).timestamp;
-        return info;
-      })(),
-      renameMessage(),
-      winston.format.json(),
-    ),
-    transports: [transport],
-  });
   const silent = options.silent ?? false;
+  const p = jsonLines(silent ? 'silent' : level, options.stream ?? stdout());
   const logger: Logger = {
-    error: (m, f) => void w.error(m, f),
-    warn: (m, f) => void w.warn(m, f),
-    info: (m, f) => void w.info(m, f),
-    debug: (m, f) => void w.debug(m, f),
-    isEnabled: (l) => !silent && w.isLevelEnabled(l),
+    error: (m, f) => (f === undefined ? p.error(m) : p.error(f, m)),
+    warn: (m, f) => (f === undefined ? p.warn(m) : p.warn(f, m)),
+    info: (m, f) => (f === undefined ? p.info(m) : p.info(f, m)),
+    debug: (m, f) => (f === undefined ? p.debug(m) : p.debug(f, m)),
+    isEnabled: (l) => !silent && p.isLevelEnabled(l),
   };
   return withTestTap(logger);
 }
@@ -93,25 +108,14 @@ export function silentLogger(): Logger {
  * The test runner then searches every line of the whole suite for the test credentials
  * (README, "Logs": never a secret at any level). Unset in production: no effect.
  */
-let tap: winston.Logger | undefined | null = null;
+let tap: PinoLogger | undefined | null = null;
 
-function testTap(): winston.Logger | undefined {
+function testTap(): PinoLogger | undefined {
   if (tap !== null) return tap;
   const dir = process.env['PROMFENCE_TEST_LOG_TAP'];
   if (dir === undefined || dir === '') return (tap = undefined);
   mkdirSync(dir, { recursive: true });
-  const fd = openSync(join(dir, `${process.pid}.log`), 'a');
-  const sink = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      writeSync(fd, typeof chunk === 'string' ? chunk : chunk.toString('utf8'));
-      cb();
-    },
-  });
-  tap = winston.createLogger({
-    level: 'debug',
-    format: winston.format.combine(winston.format.timestamp({ alias: 'time' }), renameMessage(), winston.format.json()),
-    transports: [new winston.transports.Stream({ stream: sink })],
-  });
+  tap = jsonLines('debug', pino.destination({ dest: join(dir, `${process.pid}.log`), sync: true, append: true }));
   return tap;
 }
 
@@ -119,10 +123,10 @@ function withTestTap(logger: Logger): Logger {
   const t = testTap();
   if (t === undefined) return logger;
   return {
-    error: (m, f) => { t.error(m, f); logger.error(m, f); },
-    warn: (m, f) => { t.warn(m, f); logger.warn(m, f); },
-    info: (m, f) => { t.info(m, f); logger.info(m, f); },
-    debug: (m, f) => { t.debug(m, f); logger.debug(m, f); },
+    error: (m, f) => { t.error(f ?? {}, m); logger.error(m, f); },
+    warn: (m, f) => { t.warn(f ?? {}, m); logger.warn(m, f); },
+    info: (m, f) => { t.info(f ?? {}, m); logger.info(m, f); },
+    debug: (m, f) => { t.debug(f ?? {}, m); logger.debug(m, f); },
     isEnabled: () => true,
   };
 }
