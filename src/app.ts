@@ -19,6 +19,7 @@ import { Enforcer } from './enforce/index.ts';
 import { createErrorHandler } from './http/error-handler.ts';
 import { HttpError } from './http/errors.ts';
 import { healthProbes } from './http/health.ts';
+import { sequence } from './http/pipeline.ts';
 import { requestState } from './http/state.ts';
 import { accessLogHook } from './observability/access-log.ts';
 import { onRequestFinished, type RequestFinishedHook } from './observability/hooks.ts';
@@ -135,12 +136,14 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
   // never by Express's qs parser.
   app.set('query parser', false);
 
-  app.use(requestState((s, res) => onRequestFinished(res, s, res.req.method, hooks)));
-  if (config.server.cors_allowed_origins.length > 0) app.use(corsMiddleware(config.server.cors_allowed_origins, config.enforce.select_header));
-  app.use(healthProbes(deps.readiness));
-  app.use(authenticate);
-  app.use(subjectLimits(limiter));
-  app.use(createGatewayHandler({
+  // The fixed chain, one Express layer (src/http/pipeline.ts).
+  app.use(sequence([
+    requestState((s, res) => onRequestFinished(res, s, res.req.method, hooks)),
+    ...(config.server.cors_allowed_origins.length > 0 ? [corsMiddleware(config.server.cors_allowed_origins, config.enforce.select_header)] : []),
+    healthProbes(deps.readiness),
+    authenticate,
+    subjectLimits(limiter),
+    createGatewayHandler({
     enforcer,
     grants: config.access,
     plan: {
@@ -173,7 +176,8 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
     syntax,
     logger,
     routes,
-  }));
+  }),
+  ]));
   app.use(function promfenceFallthrough(_req, _res, next) {
     return next(new HttpError('internal_error', 'request fell through the pipeline (wiring bug)'));
   });

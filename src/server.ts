@@ -24,6 +24,7 @@ import { ERROR_TABLE, HttpError, errorBody, type ErrorCode } from './http/errors
 import { createLogger, type Logger } from './observability/logger.ts';
 import { tlsServerOptions, watchTlsFiles } from './tls.ts';
 import { setListenerScope } from './http/listener-scope.ts';
+import { onFinished } from './http/finished.ts';
 
 /** How long a graceful shutdown waits for in-flight requests before cutting them, in ms, when `server.shutdown_timeout` is not set. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -113,8 +114,7 @@ export function pipelined(handler: http.RequestListener, maxQueued: number = DEF
       if (next) next();
       else queues.delete(socket);
     };
-    res.once('finish', release);
-    res.once('close', release);
+    onFinished(res, release);
     handler(req, res);
   };
   return (req, res) => {
@@ -199,8 +199,7 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
       inflight--;
       retireIfIdle(g);
     };
-    res.once('finish', done);
-    res.once('close', done);
+    onFinished(res, done);
     g.app.handler(req, res);
   };
   const serverOptions: http.ServerOptions = {

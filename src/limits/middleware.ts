@@ -3,6 +3,7 @@
  * parameter is read or any query parsed, so a caller over its limits costs almost nothing).
  */
 import type { RequestHandler } from 'express';
+import { onFinished } from '../http/finished.ts';
 import { state } from '../http/state.ts';
 import type { Limiter } from './limiter.ts';
 
@@ -33,7 +34,7 @@ export function subjectLimits(limiter: Limiter): RequestHandler {
       release();
       return end(...args);
     }) as typeof res.end;
-    res.once('close', release);
+    onFinished(res, release);
     return next();
   };
 }

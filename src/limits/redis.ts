@@ -14,7 +14,8 @@
  * (./limiter.ts) applies `limits.redis.on_error`. The client reconnects in the background.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis } from 'ioredis';
 import type { RedisLimitsConfig } from '../config/types.ts';
 export { redisEndpoint } from '../config/ops-values.ts';
 import type { BucketSpec, Lease, LimiterStore, TakeResult } from './store.ts';
@@ -66,7 +67,9 @@ export interface RedisStoreOptions {
  * @param cfg `limits.redis` (`url`, `key_prefix`, `timeout_ms`)
  */
 export function createRedisStore(cfg: RedisLimitsConfig, opts: RedisStoreOptions = {}): LimiterStore {
-  const redis = new Redis(cfg.url, {
+  // ioredis is loaded only when `limits.store: redis` is configured (~10 MB resident otherwise unused).
+  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const redis = new RedisClient(cfg.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: cfg.timeout_ms,

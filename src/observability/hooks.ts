@@ -4,6 +4,7 @@
  * from the request state. The access log is one such hook; metrics and audit add theirs.
  */
 import type { ServerResponse } from 'node:http';
+import { onFinished } from '../http/finished.ts';
 import type { RequestState } from '../http/state.ts';
 
 /** A request as it ended. */
@@ -53,6 +54,5 @@ export function onRequestFinished(res: ServerResponse, state: RequestState, meth
       }
     }
   };
-  res.once('finish', fire);
-  res.once('close', fire);
+  onFinished(res, fire);
 }

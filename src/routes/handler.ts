@@ -5,6 +5,7 @@
  */
 import type { RequestHandler } from 'express';
 import type { AccessPolicy } from '../access/policy.ts';
+import type { Principal } from '../access/principal.ts';
 import type { Grants } from '../access/resolve.ts';
 import type { Enforcer } from '../enforce/index.ts';
 import { HttpError } from '../http/errors.ts';
@@ -13,7 +14,8 @@ import { readParams } from '../http/params.ts';
 import { readRawRequest } from '../http/raw-body.ts';
 import { state, type RequestState } from '../http/state.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { UpstreamClient } from '../upstream/client.ts';
+import type { AbortLike, UpstreamClient } from '../upstream/client.ts';
+import { onFinished } from '../http/finished.ts';
 import { runPrecheck } from '../upstream/precheck.ts';
 import { relay } from '../upstream/relay.ts';
 import type { SyntaxResolver } from '../upstream/syntax.ts';
@@ -53,6 +55,25 @@ export interface GatewayDeps {
   readonly metricNames?: MetricNames;
 }
 
+/** The abort signal of one forwarded request: set when the client goes away before its answer ended (one listener at most). */
+class ClientGone implements AbortLike {
+  aborted = false;
+  private listener: (() => void) | undefined;
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listener = listener;
+  }
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.listener === listener) this.listener = undefined;
+  }
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const l = this.listener;
+    this.listener = undefined;
+    l?.();
+  }
+}
+
 /** Encodings the relay decodes when it filters an answer (src/upstream/relay.ts). */
 const FILTER_ACCEPT_ENCODING = 'gzip, deflate, br';
 
@@ -67,11 +88,10 @@ async function forward(plan: ForwardPlan, context: FilterContext, s: RequestStat
   if (client === undefined) throw new HttpError('internal_error', `no upstream named ${plan.upstream} is configured (route table bug)`);
   // The client may have left while promfence was still planning: nobody to answer.
   if (req.socket.destroyed) throw new HttpError('bad_request', 'the client closed the connection before the request was sent upstream');
-  const abort = new AbortController();
-  const onClose = () => {
+  const abort = new ClientGone();
+  onFinished(res, () => {
     if (!res.writableFinished) abort.abort();
-  };
-  res.once('close', onClose);
+  });
   const started = performance.now();
   s.upstream = { name: plan.upstream };
   const setCode = (code: string) => {
@@ -79,7 +99,7 @@ async function forward(plan: ForwardPlan, context: FilterContext, s: RequestStat
   };
   let upstreamRes;
   try {
-    const sendOpts = { requestId: s.id, clientHeaders: req.headers, signal: abort.signal };
+    const sendOpts = { requestId: s.id, clientHeaders: req.headers, signal: abort };
     if (plan.precheck !== undefined) await runPrecheck(client, plan.precheck, sendOpts, deps.maxFilteredBytes);
     upstreamRes = await client.send(plan, {
       ...sendOpts,
@@ -124,7 +144,7 @@ async function metricNamesFor(plan: ForwardPlan, policy: AccessPolicy, s: Reques
  * @returns a named middleware `promfenceGateway`; every refusal goes to `next(err)` as an HttpError
  */
 export function createGatewayHandler(deps: GatewayDeps): RequestHandler {
-  const planDeps = { enforcer: deps.enforcer, grants: deps.grants, options: deps.plan };
+  const planDeps = { enforcer: deps.enforcer, grants: deps.grants, options: deps.plan, policies: new WeakMap<Principal, AccessPolicy>() };
   return async function promfenceGateway(req, res, next) {
     const s = state(res);
     try {

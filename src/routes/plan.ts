@@ -80,6 +80,24 @@ export interface PlanDeps {
   readonly grants: Grants;
   /** Planner options. */
   readonly options: PlanOptions;
+  /**
+   * Policies already resolved for a principal that asked for no narrowing, no scope and no
+   * label-policy header (the common request), reused while this configuration runs (issue
+   * #10: per-request work done once). Providers share one frozen principal per credential
+   * (static tokens, cached basic and JWT verifications). Default: no reuse.
+   */
+  readonly policies?: WeakMap<Principal, AccessPolicy>;
+}
+
+/** Parameters never forwarded, per planner options (built once per configuration). */
+const strippedSets = new WeakMap<PlanOptions, ReadonlySet<string>>();
+function strippedParams(o: PlanOptions): ReadonlySet<string> {
+  let set = strippedSets.get(o);
+  if (set === undefined) {
+    set = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : ['stats'])]);
+    strippedSets.set(o, set);
+  }
+  return set;
 }
 
 /** One request as the planner sees it. */
@@ -185,7 +203,10 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     // Grafana team LBAC: honoured from trusted subjects only; from anyone else it has no effect.
     const trusted = req.labelPolicyHeader !== undefined && (o.trustLabelPolicyHeader ?? []).includes(subject);
     const header = trusted ? parseLabelPolicyHeader(req.labelPolicyHeader ?? [], o.label) : undefined;
-    policy = resolveScopedPolicy(req.principal, deps.grants, req.scopes ?? [], requested, o.label, header);
+    const plain = requested.length === 0 && header === undefined && (req.scopes ?? []).length === 0;
+    const known = plain ? deps.policies?.get(req.principal) : undefined;
+    policy = known ?? resolveScopedPolicy(req.principal, deps.grants, req.scopes ?? [], requested, o.label, header);
+    if (plain && known === undefined) deps.policies?.set(req.principal, policy);
   } catch (err) {
     throw toHttpError(err);
   }
@@ -195,7 +216,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   const enginePolicy = o.mode === 'header' ? unrestrictedPolicy(o.label) : policy;
   const applyOpts = { rejectForeignTenant: o.rejectForeignTenant, ...(o.maxEnforcedBytes === undefined ? {} : { maxEnforcedBytes: o.maxEnforcedBytes }) };
   const applyEach = (p: Prepared): string[] => (enforcer.applyEach ? enforcer.applyEach(p, enginePolicy, applyOpts) : [enforcer.apply(p, enginePolicy, applyOpts)]);
-  const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : ['stats'])]);
+  const stripped = strippedParams(o);
   const out: Array<readonly [string, string]> = [];
   let enforcedQuery: string | undefined;
   let enforcedMatch: string[] | undefined;

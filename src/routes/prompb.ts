@@ -8,9 +8,22 @@
  * 2.42 (step, func, start, end, grouping, by, range). Answers (`ReadResponse`,
  * `ChunkedReadResponse`) are never decoded by the gateway: the relay streams them. Their
  * schema is here for tests and tools that check what a client received.
+ *
+ * protobufjs and snappy are loaded on the first remote-read request, not at start (issue
+ * #10: most deployments never use remote read; together they are ~7 MB of resident memory).
  */
-import protobuf from 'protobufjs';
-import { compressSync, uncompressSync } from 'snappy';
+import { createRequire } from 'node:module';
+import type * as Protobuf from 'protobufjs';
+import type * as Snappy from 'snappy';
+
+const require = createRequire(import.meta.url);
+let protobufjs: typeof Protobuf | undefined;
+let snappy: typeof Snappy | undefined;
+/** snappy (a CommonJS package with a native binding), loaded on first use. */
+function snappyLib(): typeof Snappy {
+  snappy ??= require('snappy') as typeof Snappy;
+  return snappy;
+}
 
 const LABEL = { fields: { name: { type: 'string', id: 1 }, value: { type: 'string', id: 2 } } };
 
@@ -69,15 +82,20 @@ const SCHEMA = {
   },
 };
 
-/** The protobufjs types of the remote-read messages (`prometheus.ReadRequest`, …). */
-export const PROMPB = protobuf.Root.fromJSON(SCHEMA);
+let root: Protobuf.Root | undefined;
+/** The protobufjs types of the remote-read messages (`prometheus.ReadRequest`, …), built on first use. */
+export function prompb(): Protobuf.Root {
+  protobufjs ??= require('protobufjs') as typeof Protobuf;
+  root ??= protobufjs.Root.fromJSON(SCHEMA);
+  return root;
+}
 
 /** `prometheus.ReadRequest`. */
-export const ReadRequestType = PROMPB.lookupType('prometheus.ReadRequest');
+export const readRequestType = (): Protobuf.Type => prompb().lookupType('prometheus.ReadRequest');
 /** `prometheus.ReadResponse` (SAMPLES answers). */
-export const ReadResponseType = PROMPB.lookupType('prometheus.ReadResponse');
+export const readResponseType = (): Protobuf.Type => prompb().lookupType('prometheus.ReadResponse');
 /** `prometheus.ChunkedReadResponse` (STREAMED_XOR_CHUNKS frames). */
-export const ChunkedReadResponseType = PROMPB.lookupType('prometheus.ChunkedReadResponse');
+export const chunkedReadResponseType = (): Protobuf.Type => prompb().lookupType('prometheus.ChunkedReadResponse');
 
 /** `ReadRequest.ResponseType` values. */
 export const RESPONSE_TYPES = Object.freeze({ SAMPLES: 0, STREAMED_XOR_CHUNKS: 1 });
@@ -142,12 +160,12 @@ export function snappyDecode(block: Uint8Array, maxBytes: number): Buffer {
   const declared = snappyDeclaredLength(block);
   if (declared === undefined) throw new Error('malformed snappy block header');
   if (declared > maxBytes) throw new RangeError(`declares ${declared} bytes uncompressed, more than ${maxBytes}`);
-  return uncompressSync(block, { asBuffer: true }) as Buffer;
+  return snappyLib().uncompressSync(block, { asBuffer: true }) as Buffer;
 }
 
 /** Snappy block compression. */
 export function snappyEncode(data: Uint8Array): Buffer {
-  return compressSync(data);
+  return snappyLib().compressSync(data);
 }
 
 /**
@@ -156,11 +174,13 @@ export function snappyEncode(data: Uint8Array): Buffer {
  * @throws Error when the bytes are not a valid protobuf of that message
  */
 export function decodeReadRequest(bytes: Uint8Array): PbReadRequest {
-  const msg = ReadRequestType.decode(bytes);
-  return ReadRequestType.toObject(msg, { enums: Number, arrays: true, defaults: true }) as PbReadRequest;
+  const type = readRequestType();
+  const msg = type.decode(bytes);
+  return type.toObject(msg, { enums: Number, arrays: true, defaults: true }) as PbReadRequest;
 }
 
 /** Encodes a `ReadRequest` protobuf (not compressed); only the schema's fields are written. */
 export function encodeReadRequest(req: PbReadRequest): Uint8Array {
-  return ReadRequestType.encode(ReadRequestType.fromObject(req)).finish();
+  const type = readRequestType();
+  return type.encode(type.fromObject(req)).finish();
 }

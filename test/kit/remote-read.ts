@@ -5,7 +5,7 @@
  * comparable form. Chunks are compared as bytes, never decoded.
  */
 import {
-  ChunkedReadResponseType, ReadResponseType, encodeReadRequest, snappyEncode, type PbReadRequest,
+  chunkedReadResponseType, readResponseType, encodeReadRequest, snappyEncode, type PbReadRequest,
 } from '../../src/routes/prompb.ts';
 import { uncompressSync } from 'snappy';
 
@@ -49,7 +49,7 @@ const labelKey = (labels: Array<{ name: string; value: string }>) => labels.map(
 
 /** Decodes a SAMPLES answer (snappy ReadResponse) into series sorted by labels, per query. */
 export function decodeSamples(body: Buffer): ReadSeries[][] {
-  const msg = ReadResponseType.toObject(ReadResponseType.decode(uncompressSync(body, { asBuffer: true }) as Buffer), { longs: String, arrays: true }) as {
+  const msg = readResponseType().toObject(readResponseType().decode(uncompressSync(body, { asBuffer: true }) as Buffer), { longs: String, arrays: true }) as {
     results: Array<{ timeseries: Array<{ labels: Array<{ name: string; value: string }>; samples: Array<{ value: number; timestamp: string }> }> }>;
   };
   return msg.results.map((r) => r.timeseries.map((ts) => ({ labels: labelKey(ts.labels), data: ts.samples.map((s) => `${s.timestamp}:${s.value}`) }))
@@ -68,7 +68,7 @@ export function decodeChunked(body: Buffer): ReadSeries[][] {
       if (b < 0x80) break;
     }
     pos += 4; // CRC32C
-    const msg = ChunkedReadResponseType.toObject(ChunkedReadResponseType.decode(body.subarray(pos, pos + len)), { longs: String, arrays: true, bytes: String }) as {
+    const msg = chunkedReadResponseType().toObject(chunkedReadResponseType().decode(body.subarray(pos, pos + len)), { longs: String, arrays: true, bytes: String }) as {
       query_index?: string;
       chunked_series: Array<{ labels: Array<{ name: string; value: string }>; chunks: Array<{ min_time_ms: string; max_time_ms: string; type?: number; data: string }> }>;
     };
