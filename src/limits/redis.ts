@@ -15,6 +15,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
+import type * as IORedis from 'ioredis';
 import type { Redis } from 'ioredis';
 import type { RedisLimitsConfig } from '../config/types.ts';
 export { redisEndpoint } from '../config/ops-values.ts';
@@ -68,7 +69,7 @@ export interface RedisStoreOptions {
  */
 export function createRedisStore(cfg: RedisLimitsConfig, opts: RedisStoreOptions = {}): LimiterStore {
   // ioredis is loaded only when `limits.store: redis` is configured (~10 MB resident otherwise unused).
-  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
+  const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof IORedis;
   const redis = new RedisClient(cfg.url, {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
