@@ -25,7 +25,8 @@ export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonl
 
 /** What the internal listener serves. */
 export interface InternalDeps {
-  readonly metrics: GatewayMetrics;
+  /** What `/metrics` exposes: the process's {@link GatewayMetrics}, or a cluster primary's aggregation. */
+  readonly metrics: { readonly registry: { metrics(): Promise<string>; readonly contentType: string } };
   readonly readiness: () => ReadyState;
   /** Reloads the configuration (`source` is logged: `endpoint`). */
   readonly reload: (source: string) => Promise<ReloadResult>;

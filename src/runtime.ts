@@ -13,6 +13,8 @@
  *   closed.
  */
 import { createHash } from 'node:crypto';
+import { AggregatorRegistry } from 'prom-client';
+import type { WorkerChannel } from './cluster.ts';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './config/errors.ts';
 import type { Config } from './config/types.ts';
@@ -34,6 +36,7 @@ export const WATCH_INTERVAL_MS = 1000;
 const RESTART_ONLY: ReadonlyArray<[string, (c: Config) => unknown]> = [
   ['server.listen', (c) => c.server.listen],
   ['server.internal_listen', (c) => c.server.internal_listen],
+  ['server.workers', (c) => c.server.workers ?? 1],
   ['server.max_header_bytes', (c) => c.server.max_header_bytes],
   ['log.level', (c) => c.log.level],
   ['log.audit', (c) => c.log.audit],
@@ -53,6 +56,46 @@ export interface RunOptions {
   readonly defaultMetrics?: boolean;
   /** Audit sink. Default: per `log.audit` / `log.audit_file` (src/observability/audit.ts). */
   readonly auditLogger?: Logger;
+  /**
+   * Set in a cluster worker (`server.workers` > 1, src/cluster.ts): no internal listener and
+   * no file watching here (the primary does both), readiness reported to the primary, metrics
+   * aggregated by it.
+   */
+  readonly worker?: WorkerChannel;
+}
+
+/** A file polled for content changes ({@link watchFile}). */
+export interface FileWatch {
+  /** Records a content hash already acted on (a reload that read the file itself). */
+  seen(hash: string | undefined): void;
+  close(): void;
+}
+
+/**
+ * `server.watch_config`: reads the file every {@link WATCH_INTERVAL_MS} and calls `onChange`
+ * when its content changed (reading follows symlinks, so a Kubernetes ConfigMap's ..data
+ * swap is seen; a content hash, unlike mtime polling, cannot miss a change made within the
+ * same second). An unreadable file is not a change.
+ *
+ * @param path the configuration file
+ * @param onChange called once per new content
+ * @param initial the hash of the content already loaded (default: read now)
+ */
+export function watchFile(path: string, onChange: () => void, initial: string | undefined = fileHash(path)): FileWatch {
+  let last = initial;
+  const timer = setInterval(() => {
+    const h = fileHash(path);
+    if (h === undefined || h === last) return;
+    last = h;
+    onChange();
+  }, WATCH_INTERVAL_MS);
+  timer.unref();
+  return {
+    seen(hash) {
+      if (hash !== undefined) last = hash;
+    },
+    close: () => clearInterval(timer),
+  };
 }
 
 /** The running process. */
@@ -112,7 +155,11 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
       if (started.server === undefined) return Promise.reject(new Error('the configuration is not loaded yet'));
       return started.server.app.probeUpstream(Math.min(applied.server.ready_probe_interval_ms, applied.upstreams.prometheus.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS));
     },
-    onChange: (s) => (s.ready ? logger.info('ready') : logger.warn('not ready', { reason: s.reason })),
+    onChange: (s) => {
+      if (s.ready) logger.info('ready');
+      else logger.warn('not ready', { reason: s.reason });
+      opts.worker?.ready(s);
+    },
   });
   let running: RunningServer;
   try {
@@ -135,12 +182,16 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
   metrics.reloaded(true);
   void readiness.probeNow();
 
+  let lastHash = opts.configPath === undefined ? undefined : fileHash(opts.configPath);
   let queue: Promise<unknown> = Promise.resolve();
   const reloadOnce = async (source: string): Promise<ReloadResult> => {
     if (opts.load === undefined) return { ok: false, errors: ['promfence was started without a configuration file'] };
     let next: Config;
     try {
-      if (opts.configPath !== undefined) lastHash = fileHash(opts.configPath);
+      if (opts.configPath !== undefined) {
+        lastHash = fileHash(opts.configPath);
+        watcher?.seen(lastHash);
+      }
       next = await opts.load();
       running.reload(next);
     } catch (err) {
@@ -171,32 +222,31 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
     return r;
   };
 
-  // server.watch_config: read the file every second and reload when its content changed
-  // (reading follows symlinks, so a Kubernetes ConfigMap's ..data swap is seen; a content
-  // hash, unlike mtime polling, cannot miss a change made within the same second).
-  let watchTimer: NodeJS.Timeout | undefined;
-  let lastHash = opts.configPath === undefined ? undefined : fileHash(opts.configPath);
-  const onTick = () => {
-    if (opts.configPath === undefined) return;
-    const h = fileHash(opts.configPath);
-    if (h === undefined || h === lastHash) return;
-    lastHash = h;
-    void reload('watch');
-  };
+  // server.watch_config (a cluster's primary watches for its workers).
+  let watcher: FileWatch | undefined;
   function watch(): void {
-    const want = applied.server.watch_config && opts.configPath !== undefined;
-    if (want === (watchTimer !== undefined)) return;
-    if (watchTimer !== undefined) clearInterval(watchTimer);
-    watchTimer = undefined;
-    if (want) {
-      watchTimer = setInterval(onTick, WATCH_INTERVAL_MS);
-      watchTimer.unref();
-    }
+    const want = applied.server.watch_config && opts.configPath !== undefined && opts.worker === undefined;
+    if (want === (watcher !== undefined)) return;
+    watcher?.close();
+    watcher = want && opts.configPath !== undefined ? watchFile(opts.configPath, () => void reload('watch'), lastHash) : undefined;
   }
   watch();
 
+  // A cluster worker: its primary serves the internal listener, aggregates this registry
+  // (prom-client's AggregatorRegistry answers the primary's requests), and reads this
+  // worker's readiness from its reports (on every change and every probe interval).
+  let reportTimer: NodeJS.Timeout | undefined;
+  const channel = opts.worker;
+  if (channel !== undefined) {
+    AggregatorRegistry.setRegistries([metrics.registry]);
+    new AggregatorRegistry();
+    channel.ready(readiness.state());
+    reportTimer = setInterval(() => channel.ready(readiness.state()), config.server.ready_probe_interval_ms);
+    reportTimer.unref();
+  }
+
   let internal: InternalServer | undefined;
-  if (config.server.internal_listen !== undefined) {
+  if (config.server.internal_listen !== undefined && channel === undefined) {
     try {
       internal = await startInternalServer(config.server.internal_listen, { metrics, readiness: readiness.state, reload, logger });
     } catch (err) {
@@ -222,8 +272,10 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
     shutdown() {
       closing ??= (async () => {
         readiness.shuttingDown();
-        if (watchTimer !== undefined) clearInterval(watchTimer);
-        watchTimer = undefined;
+        opts.worker?.ready(readiness.state());
+        if (reportTimer !== undefined) clearInterval(reportTimer);
+        watcher?.close();
+        watcher = undefined;
         await running.close();
         await internal?.close();
         await limiter.close();

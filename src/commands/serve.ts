@@ -1,7 +1,9 @@
 /**
  * `promfence serve --config FILE`: runs the gateway (src/runtime.ts) until SIGINT/SIGTERM;
- * SIGHUP reloads the configuration file.
+ * SIGHUP reloads the configuration file. With `server.workers` > 1 this process becomes the
+ * cluster's primary (src/cluster.ts) and each worker runs this same command.
  */
+import cluster from 'node:cluster';
 import type { Config } from '../config/types.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { RunningGateway } from '../runtime.ts';
@@ -28,10 +30,14 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
     return EXIT_ERROR;
   }
   const logger = createLogger(config.log.level);
+  const { workerChannel, workerCount } = await import('../cluster.ts');
+  const workers = workerCount(config.server.workers);
+  if (workers > 1 && cluster.isPrimary) return servePrimary(config, opts, io, workers);
+  const worker = workerChannel();
   const { runGateway } = await import('../runtime.ts');
   let gateway: RunningGateway;
   try {
-    gateway = await runGateway(config, { logger, configPath: opts.config, load: () => loadConfig(opts.config) });
+    gateway = await runGateway(config, { logger, configPath: opts.config, load: () => loadConfig(opts.config), ...(worker === undefined ? {} : { worker }) });
   } catch (err) {
     io.stderr.write(`promfence: cannot listen on ${config.server.listen}${config.server.internal_listen === undefined ? '' : ` or ${config.server.internal_listen}`}: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
@@ -39,6 +45,57 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
   const onHup = () => {
     logger.info('SIGHUP received: reloading the configuration');
     void gateway.reload('SIGHUP');
+  };
+  process.on('SIGHUP', onHup);
+  const signal = await new Promise<NodeJS.Signals | 'primary'>((resolve) => {
+    const on = (s: NodeJS.Signals | 'primary') => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(s);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    // A cluster worker: the primary asks for reloads and the shutdown over IPC.
+    worker?.listen({ reload: (source) => gateway.reload(`${source} (primary)`), shutdown: () => on('primary') });
+  });
+  logger.info('shutting down', { signal, drain_timeout_ms: gateway.config.server.shutdown_timeout_ms, inflight: gateway.server.inflight });
+  const force = (s: NodeJS.Signals) => {
+    logger.warn('second signal: closing the remaining connections now', { signal: s });
+    gateway.server.server.closeAllConnections();
+  };
+  process.on('SIGINT', force);
+  process.on('SIGTERM', force);
+  await gateway.shutdown();
+  process.off('SIGHUP', onHup);
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
+  logger.info('stopped');
+  // A worker's IPC channel would keep it running: let it go.
+  if (worker !== undefined) process.disconnect?.();
+  return EXIT_OK;
+}
+
+/**
+ * The cluster primary of `serve` (`server.workers` > 1): starts the workers and the internal
+ * listener, turns SIGHUP into a reload of every worker and SIGINT/SIGTERM into a graceful
+ * shutdown of every worker (a second signal cuts their remaining connections).
+ *
+ * @returns 0 after a signal-triggered shutdown, 1 when a worker or the internal listener
+ *   could not start
+ */
+async function servePrimary(config: Config, opts: { config: string }, io: CommandIO, workers: number): Promise<number> {
+  const logger = createLogger(config.log.level);
+  const [{ runPrimary }, { loadConfig }] = await Promise.all([import('../cluster.ts'), import('../config/load.ts')]);
+  let primary: Awaited<ReturnType<typeof runPrimary>>;
+  try {
+    primary = await runPrimary(config, { logger, load: () => loadConfig(opts.config), configPath: opts.config, workers });
+  } catch (err) {
+    io.stderr.write(`promfence: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT_ERROR;
+  }
+  const onHup = () => {
+    logger.info('SIGHUP received: reloading the configuration in every worker');
+    void primary.reload('SIGHUP');
   };
   process.on('SIGHUP', onHup);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -50,14 +107,11 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
   });
-  logger.info('shutting down', { signal, drain_timeout_ms: gateway.config.server.shutdown_timeout_ms, inflight: gateway.server.inflight });
-  const force = (s: NodeJS.Signals) => {
-    logger.warn('second signal: closing the remaining connections now', { signal: s });
-    gateway.server.server.closeAllConnections();
-  };
+  logger.info('shutting down every worker', { signal, drain_timeout_ms: config.server.shutdown_timeout_ms });
+  const force = () => void primary.shutdown();
   process.on('SIGINT', force);
   process.on('SIGTERM', force);
-  await gateway.shutdown();
+  await primary.shutdown();
   process.off('SIGHUP', onHup);
   process.off('SIGINT', force);
   process.off('SIGTERM', force);

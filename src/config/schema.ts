@@ -27,6 +27,9 @@ import {
 import { DEFAULT_MAX_ENFORCED_BYTES } from '../enforce/enforce.ts';
 import { policySelectorMap, resolveLabelPolicies } from './label-policies.ts';
 
+/** Most worker processes `server.workers` may ask for. */
+export const MAX_WORKERS = 64;
+
 /** Default values (units: ms for durations, bytes for sizes), as documented in ./types.ts. */
 export const DEFAULTS = Object.freeze({
   listen: '127.0.0.1:9095',
@@ -279,6 +282,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     listeners: z.array(strict({ listen: checked(listenProblem), tenants: explicitTenants })).default([]),
     max_request_target_bytes: positiveInt(256).default(DEFAULTS.max_request_target_bytes),
     max_pipelined_requests: positiveInt(1).default(DEFAULTS.max_pipelined_requests),
+    workers: z.union([z.literal('auto'), positiveInt(1).refine((n) => n <= MAX_WORKERS, { message: ` must be at most ${MAX_WORKERS}` })], { error: ' must be a number of worker processes (1 or more) or "auto" (one per core)' }).default(1),
   }).prefault({}).superRefine((s, ctx) => {
     if (s.headers_timeout > s.request_timeout) {
       ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: ': must not be longer than server.request_timeout (the head is part of the request)' });
@@ -299,6 +303,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_header_bytes: s.max_header_bytes,
     max_request_target_bytes: s.max_request_target_bytes,
     max_pipelined_requests: s.max_pipelined_requests,
+    workers: s.workers,
     watch_config: s.watch_config,
     shutdown_timeout_ms: s.shutdown_timeout,
     headers_timeout_ms: s.headers_timeout,

@@ -16,6 +16,12 @@ export interface Config {
     max_request_target_bytes: number;
     /** Pipelined requests one connection may have waiting; one more closes the connection. Default 16. */
     max_pipelined_requests: number;
+    /**
+     * Worker processes serving the public listeners (node:cluster): a number, or `auto` = one
+     * per core (`os.availableParallelism()`). Default 1 (one process, no cluster). Read at
+     * start only. Optional so configurations built by hand (tests) may omit it.
+     */
+    workers?: number | 'auto';
     /** Reload when the configuration file changes (polled every second). Default false. */
     watch_config: boolean;
     /** Graceful shutdown: how long in-flight requests may drain, ms. Default 30000 ("30s"). */

@@ -42,9 +42,13 @@ export interface LoggerOptions {
 /**
  * stdout batching: lines are written once this many bytes are waiting, or every
  * {@link STDOUT_FLUSH_MS} (so a quiet gateway's lines still appear promptly), and
- * synchronously at exit.
+ * synchronously at exit. Each write is whole lines of at most {@link STDOUT_MAX_WRITE}
+ * bytes: PIPE_BUF, so the lines of several cluster workers sharing one stdout pipe never
+ * interleave within a line (a single line longer than that is written alone).
  */
-export const STDOUT_BATCH_BYTES = 4096;
+export const STDOUT_BATCH_BYTES = 2048;
+/** Largest single write to stdout, bytes (Linux PIPE_BUF). */
+export const STDOUT_MAX_WRITE = 4096;
 /** Longest a line waits in the stdout batch, ms. */
 export const STDOUT_FLUSH_MS = 100;
 /**
@@ -57,7 +61,7 @@ let stdoutSink: DestinationStream | undefined;
 
 /** The one batched stdout destination of the process (every logger writing to stdout shares it). */
 function stdout(): DestinationStream {
-  stdoutSink ??= pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS, maxLength: STDOUT_MAX_BYTES });
+  stdoutSink ??= pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, maxWrite: STDOUT_MAX_WRITE, periodicFlush: STDOUT_FLUSH_MS, maxLength: STDOUT_MAX_BYTES });
   return stdoutSink;
 }
 

@@ -97,13 +97,15 @@ export function createMetrics(version: string, opts: { defaultMetrics?: boolean 
     name: 'promfence_config_last_reload_successful',
     help: 'Whether the last configuration (re)load attempt succeeded (1) or was refused (0; the previous configuration keeps running).',
     registers,
+    aggregator: 'min', // server.workers: 0 when any worker's reload failed
   });
   const reloadTime = new Gauge({
     name: 'promfence_config_last_reload_success_timestamp_seconds',
     help: 'Unix time of the last successful configuration (re)load, seconds.',
     registers,
+    aggregator: 'min', // server.workers: the worker that reloaded least recently
   });
-  new Gauge({ name: 'promfence_build_info', help: 'promfence build information (always 1).', labelNames: ['version'] as const, registers }).labels(version).set(1);
+  new Gauge({ name: 'promfence_build_info', help: 'promfence build information (always 1).', labelNames: ['version'] as const, registers, aggregator: 'first' }).labels(version).set(1);
 
   // Enforcer cache: each App has its own enforcer (a reload starts cold); the counters add
   // the deltas of the current one to what the previous ones had reached.
