@@ -1,0 +1,107 @@
+/**
+ * `server.workers` (issue #10): a real multi-worker `promfence serve` (node:cluster) in front
+ * of a recording upstream. Requests are served by every worker, `/metrics` on the primary's
+ * internal listener aggregates every worker's counters, SIGHUP reloads every worker, and
+ * SIGTERM drains every worker (a slow in-flight request completes) and exits 0.
+ */
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/load.ts';
+import { workerCount } from '../../src/cluster.ts';
+import { cannedResponder, startUpstream, waitFor, type RecordingUpstream } from '../http/kit.ts';
+import { spawnPromfence } from '../kit/promfence-process.ts';
+import { configDir, get, opsYaml, scrape, valueOf } from './kit.ts';
+
+const ALICE = 'alice-worker-token';
+const BOB = 'bob-worker-token';
+let up: RecordingUpstream;
+const held: Array<() => void> = [];
+
+before(async () => {
+  up = await startUpstream((req, res, rec) => {
+    if (rec.query.includes('slow')) held.push(() => cannedResponder(req, res, rec));
+    else cannedResponder(req, res, rec);
+  });
+});
+after(async () => {
+  for (const h of held.splice(0)) h();
+  await up.close();
+});
+
+/** A GET on a new connection (the cluster hands connections to the workers in turn). */
+function getOnNewConnection(url: string, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent: false, headers: { Authorization: `Bearer ${token}`, Connection: 'close' } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    }).once('error', reject);
+  });
+}
+
+describe('server.workers', () => {
+  it('workerCount: auto is one per core, a number is kept, absent is 1', () => {
+    assert.equal(workerCount('auto', 6), 6);
+    assert.equal(workerCount(3, 6), 3);
+    assert.equal(workerCount(undefined, 6), 1);
+  });
+
+  it('the schema takes a positive number or "auto" and refuses anything else', () => {
+    const yaml = (w: string) => `server: {workers: ${w}}\nupstream: {url: "http://127.0.0.1:9090"}\nauth: {bearer_tokens: [{subject: a, token: "tok-0123456789"}]}\n`;
+    assert.equal(parseConfig(yaml('auto'), { baseDir: process.cwd(), env: {} }).server.workers, 'auto');
+    assert.equal(parseConfig(yaml('4'), { baseDir: process.cwd(), env: {} }).server.workers, 4);
+    assert.equal(parseConfig('upstream: {url: "http://127.0.0.1:9090"}\nauth: {bearer_tokens: [{subject: a, token: "tok-0123456789"}]}\n', { baseDir: process.cwd(), env: {} }).server.workers, 1);
+    for (const bad of ['0', 'many', '1.5', '65']) assert.throws(() => parseConfig(yaml(bad), { baseDir: process.cwd(), env: {} }), /server\.workers/, bad);
+  });
+
+  it('two workers: both serve, /metrics aggregates them, SIGHUP reloads each, SIGTERM drains each and exits 0', { timeout: 120_000 }, async () => {
+    const users = { alice: { token: ALICE, tenants: ['team-fruit'] } };
+    const cfg = configDir(opsYaml(up.url, users, { serverExtra: 'workers: 2\nshutdown_timeout: 60s' }));
+    const p = await spawnPromfence(cfg.path, { expectInternal: true });
+    try {
+      await p.waitForLine((l) => l['msg'] === 'workers started');
+      await waitFor(() => p.lines.filter((l) => l['msg'] === 'listening').length === 2, 20_000);
+      const internal = p.internalUrl as string;
+      for (let i = 0; i < 100; i++) {
+        if ((await get(`${internal}/-/ready`)).status === 200) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal((await get(`${internal}/-/ready`)).status, 200, 'ready once every worker is');
+
+      // Requests served: 20 connections, handed to the two workers in turn.
+      const statuses = [];
+      for (let i = 0; i < 20; i++) statuses.push(await getOnNewConnection(`${p.url}/api/v1/query?query=up`, ALICE));
+      assert.deepEqual(statuses, Array(20).fill(200));
+      // Aggregated: each worker counted its own share; the primary's /metrics is their sum.
+      const { metrics } = await scrape(internal);
+      assert.equal(valueOf(metrics, 'promfence_requests_total', { route: 'query', code: '200' }), 20);
+      assert.equal(valueOf(metrics, 'promfence_workers'), 2);
+      assert.equal(valueOf(metrics, 'promfence_build_info'), 1, 'build info is not summed over workers');
+
+      // SIGHUP: bob is added; every worker reloads (one line each) and serves him.
+      assert.equal(await getOnNewConnection(`${p.url}/api/v1/query?query=up`, BOB), 401);
+      cfg.write(opsYaml(up.url, { ...users, bob: { token: BOB, tenants: ['team-veggie'] } }, { serverExtra: 'workers: 2\nshutdown_timeout: 60s' }));
+      p.signal('SIGHUP');
+      await p.waitForLine((l) => l['msg'] === 'configuration reloaded by every worker');
+      assert.equal(p.lines.filter((l) => l['msg'] === 'configuration reloaded' && l['source'] === 'SIGHUP (primary)').length, 2);
+      const bob = [];
+      for (let i = 0; i < 6; i++) bob.push(await getOnNewConnection(`${p.url}/api/v1/query?query=up`, BOB));
+      assert.deepEqual(bob, Array(6).fill(200));
+
+      // SIGTERM: a slow request in flight completes, every worker stops, exit 0.
+      const slow = getOnNewConnection(`${p.url}/api/v1/query?query=slow`, ALICE);
+      await waitFor(() => held.length === 1, 20_000);
+      p.signal('SIGTERM');
+      await waitFor(() => p.lines.filter((l) => l['msg'] === 'shutting down').length === 2, 20_000);
+      const ready = await get(`${internal}/-/ready`);
+      assert.equal(ready.status, 503);
+      for (const h of held.splice(0)) h();
+      assert.equal(await slow, 200);
+      assert.equal(await p.exited, 0);
+      assert.equal(p.lines.filter((l) => l['msg'] === 'stopped').length, 3, 'two workers and the primary');
+    } finally {
+      await p.stop();
+      cfg.remove();
+    }
+  });
+});
