@@ -17,7 +17,6 @@ import { sendError } from './http/error-handler.ts';
 import { HttpError } from './http/errors.ts';
 import { answerProbe, probeOf } from './http/health.ts';
 import type { Logger } from './observability/logger.ts';
-import type { GatewayMetrics } from './observability/metrics.ts';
 import type { ReadyState } from './observability/readiness.ts';
 
 /** The outcome of a reload attempt. */
@@ -25,7 +24,7 @@ export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonl
 
 /** What the internal listener serves. */
 export interface InternalDeps {
-  /** What `/metrics` exposes: the process's {@link GatewayMetrics}, or a cluster primary's aggregation. */
+  /** What `/metrics` exposes: the process's metrics (src/observability/metrics.ts), or a cluster primary's aggregation. */
   readonly metrics: { readonly registry: { metrics(): Promise<string>; readonly contentType: string } };
   readonly readiness: () => ReadyState;
   /** Reloads the configuration (`source` is logged: `endpoint`). */

@@ -74,6 +74,8 @@ export interface Prepared {
   readonly syntax: Syntax;
   readonly maxQueryBytes: number;
   readonly tree: Expr | undefined;
+  /** Opaque: the cache entry of the {@link Enforcer} that prepared it (./engine.ts), so its step 2 needs no second lookup. */
+  readonly cacheEntry?: unknown;
 }
 
 function guard<T>(f: () => T): T {

@@ -2,6 +2,9 @@
  * {@link Enforcer}: the enforcer of ./enforce.ts behind one LRU cache bounded in bytes
  * (lru-cache). Dashboards repeat the same queries on every refresh, so both steps are cached:
  * the validation of a text (step 1, per dialect) and its enforced print (step 2, per policy).
+ * The cache is keyed by the text; each entry holds that text's results of both steps (its
+ * variants, by step, dialect, options and policy), so a warm request hashes its text once and
+ * makes one LRU lookup (issue #10: two lookups of keys that embedded the text cost ~1 µs).
  * Refusals are cached too and re-thrown as fresh PromQLErrors with the same code, message,
  * position and tenant. A parse that ran out of its time budget is remembered apart, briefly
  * and by hash ({@link EnforcerOptions.slowRefusalTtlMs}), so that a few such requests per
@@ -19,7 +22,7 @@ import {
 
 /** Options of {@link Enforcer}. */
 export interface EnforcerOptions {
-  /** Most cached entries (both steps together); 0 disables caching. Default 10000 (`promql.cache_size`). */
+  /** Most cached results (both steps together); 0 disables caching. Default 10000 (`promql.cache_size`). When a new result goes over it, the least recently used texts are dropped with all their results. */
   readonly maxEntries?: number;
   /**
    * Most bytes the cache may hold, estimated as 2 bytes per UTF-16 unit of keys, values and
@@ -66,14 +69,36 @@ export const DEFAULT_CACHE_BYTES = 32 * 1024 * 1024;
 
 type Entry = { readonly ok: string } | { readonly err: PromQLError };
 
-/** The cache key of a step-2 result: every option that changes it, the policy's key, the text last. */
+/** The variants of one cached text (shared by every cache value of that text). */
+interface TextEntry {
+  /** The enforcer whose cache holds it. */
+  readonly owner: Enforcer;
+  readonly variants: Map<string, Entry>;
+  /** Estimated bytes: {@link OVERHEAD_BYTES}, the text, and each variant's key and value. */
+  size: number;
+}
+/** The cache's value: a fresh wrapper on every write, so lru-cache recomputes its size. */
+interface CacheValue {
+  readonly entry: TextEntry;
+}
+
+
+/** The variant key of a step-1 result: every option that changes it. */
+function prepareKey(kind: TextKind, syntax: string, maxQueryBytes: number): string {
+  return `p\u0000${kind}\u0000${syntax}\u0000${maxQueryBytes}`;
+}
+
+/** The variant key of a step-2 result: every option that changes it and the policy's key. */
 function applyKey(step: 'a' | 'e', prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions): string {
   const reject = opts.rejectForeignTenant ?? true;
   const maxEnforced = opts.maxEnforcedBytes ?? DEFAULT_MAX_ENFORCED_BYTES;
-  return `${step}\u0000${prepared.kind}\u0000${prepared.syntax}\u0000${prepared.maxQueryBytes}\u0000${reject ? 1 : 0}\u0000${maxEnforced}\u0000${policy.key}\u0000${prepared.text}`;
+  return `${step}\u0000${prepared.kind}\u0000${prepared.syntax}\u0000${prepared.maxQueryBytes}\u0000${reject ? 1 : 0}\u0000${maxEnforced}\u0000${policy.key}`;
 }
 
+/** Estimated bytes of a cache entry beyond its strings (the text's, and each variant's). */
 const OVERHEAD_BYTES = 200;
+/** Most variants kept per text (dialects × policies; at most `maxEntries` too); more start the text's entry afresh. */
+export const MAX_VARIANTS_PER_TEXT = 256;
 
 function copy(err: PromQLError): PromQLError {
   return new PromQLError(err.code, err.message, { position: err.position, cause: err.cause, ...(err.tenant === undefined ? {} : { tenant: err.tenant }) });
@@ -90,23 +115,34 @@ function copy(err: PromQLError): PromQLError {
  * splits one way only). Size refusals are not cached: the size check is cheaper than a lookup.
  */
 export class Enforcer {
-  readonly #cache: LRUCache<string, Entry> | undefined;
+  readonly #cache: LRUCache<string, CacheValue> | undefined;
   /** Hit and miss counters, for metrics. */
   readonly stats: EnforcerStats = { hits: 0, misses: 0 };
   #slowRefusalHits = 0;
   /** Budget refusals by hash of (kind, dialect, text); see {@link EnforcerOptions.slowRefusalTtlMs}. */
   readonly #slow: LRUCache<string, string>;
   readonly #steps: EnforcerSteps;
+  /** Results cached (variants over every text), and their bound. */
+  #results = 0;
+  readonly #maxResults: number;
+  /** The text entry of the last lookup (a return channel of `#lookup` that allocates nothing). */
+  #lastEntry: TextEntry | undefined;
 
   /** @param options cache bounds ({@link EnforcerOptions}) */
   constructor(options: EnforcerOptions = {}) {
     const maxEntries = Math.max(0, Math.floor(options.maxEntries ?? DEFAULT_CACHE_ENTRIES));
     const maxBytes = Math.max(1, Math.floor(options.maxBytes ?? DEFAULT_CACHE_BYTES));
-    this.#cache = maxEntries === 0 ? undefined : new LRUCache<string, Entry>({
+    this.#maxResults = maxEntries;
+    this.#cache = maxEntries === 0 ? undefined : new LRUCache<string, CacheValue>({
       max: maxEntries,
       maxSize: maxBytes,
       maxEntrySize: Math.max(1, Math.floor(maxBytes / 16)),
-      sizeCalculation: (value, key) => OVERHEAD_BYTES + 2 * key.length + 2 * ('ok' in value ? value.ok.length : value.err.message.length),
+      sizeCalculation: (value) => value.entry.size,
+      // A text evicted or deleted takes its results along; a wrapper replaced by `set` does not
+      // (the new wrapper holds the same variants).
+      dispose: (value, _key, reason) => {
+        if (reason !== 'set') this.#results -= value.entry.variants.size;
+      },
     });
     this.#slow = new LRUCache<string, string>({
       max: SLOW_REFUSAL_ENTRIES,
@@ -129,9 +165,9 @@ export class Enforcer {
     return this.#slow.size;
   }
 
-  /** Number of cached entries. */
+  /** Number of cached results (a text's validation and each of its enforced prints count one each). */
   get size(): number {
-    return this.#cache?.size ?? 0;
+    return this.#results;
   }
 
   /** Estimated bytes held (see {@link EnforcerOptions.maxBytes}). */
@@ -142,6 +178,7 @@ export class Enforcer {
   /** Drops every entry (e.g. on configuration reload). */
   clear(): void {
     this.#cache?.clear();
+    this.#results = 0;
   }
 
   /**
@@ -151,13 +188,14 @@ export class Enforcer {
    */
   prepare(kind: TextKind, text: string, opts: PrepareOptions): Prepared {
     const maxQueryBytes = opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
-    const key = `p\u0000${kind}\u0000${opts.syntax}\u0000${maxQueryBytes}\u0000${text}`;
     let fresh: Prepared | undefined;
-    this.#lookup(key, () => textHash(kind, opts.syntax, text), () => {
+    this.#lookup(text, this.#cache?.get(text)?.entry, prepareKey(kind, opts.syntax, maxQueryBytes), () => textHash(kind, opts.syntax, text), () => {
       fresh = kind === 'query' ? this.#steps.prepareQuery(text, opts) : this.#steps.prepareSeriesSelector(text, opts);
       return '';
     });
-    return fresh ?? { kind, text, syntax: opts.syntax, maxQueryBytes, tree: undefined };
+    const entry = this.#lastEntry;
+    if (fresh !== undefined) return entry === undefined ? fresh : { ...fresh, cacheEntry: entry };
+    return { kind, text, syntax: opts.syntax, maxQueryBytes, tree: undefined, cacheEntry: entry };
   }
 
   /**
@@ -166,7 +204,7 @@ export class Enforcer {
    * @throws PromQLError as `applyPolicy`
    */
   apply(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string {
-    return this.#lookup(applyKey('a', prepared, policy, opts), () => textHash(prepared.kind, prepared.syntax, prepared.text), () => this.#steps.applyPolicy(prepared, policy, opts));
+    return this.#lookup(prepared.text, this.#entryOf(prepared), applyKey('a', prepared, policy, opts), () => textHash(prepared.kind, prepared.syntax, prepared.text), () => this.#steps.applyPolicy(prepared, policy, opts));
   }
 
   /**
@@ -176,7 +214,7 @@ export class Enforcer {
    * @throws PromQLError as `applyPolicyEach`
    */
   applyEach(prepared: Prepared, policy: AccessPolicy, opts: PolicyOptions = {}): string[] {
-    return JSON.parse(this.#lookup(applyKey('e', prepared, policy, opts), () => textHash(prepared.kind, prepared.syntax, prepared.text), () => JSON.stringify(applyPolicyEach(prepared, policy, opts)))) as string[];
+    return JSON.parse(this.#lookup(prepared.text, this.#entryOf(prepared), applyKey('e', prepared, policy, opts), () => textHash(prepared.kind, prepared.syntax, prepared.text), () => JSON.stringify(applyPolicyEach(prepared, policy, opts)))) as string[];
   }
 
   /** Both steps for a PromQL expression (cached `enforceQuery`). */
@@ -189,33 +227,61 @@ export class Enforcer {
     return this.apply(this.prepare('selector', selector, opts), opts.policy, opts);
   }
 
+  /** The cache entry of a prepared text: the one it was prepared from, else the cache's. */
+  #entryOf(prepared: Prepared): TextEntry | undefined {
+    const linked = prepared.cacheEntry as TextEntry | undefined;
+    return linked !== undefined && linked.owner === this ? linked : this.#cache?.get(prepared.text)?.entry;
+  }
+
   /**
-   * A cache hit costs one lookup; only a miss hashes the text (`hashOf`) to consult and feed
-   * the memory of budget refusals, so the warm path stays free of SHA-256.
+   * One cached step: the result of `variant` for `text`, from `known` (the text's entry) when
+   * it holds it, else computed and stored in the text's entry. A hit costs no hashing; only a
+   * miss hashes the text (`hashOf`) to consult and feed the memory of budget refusals, so the
+   * warm path stays free of SHA-256.
+   *
+   * @returns the result; the text's entry is left in `#lastEntry` (undefined when caching is off)
    */
-  #lookup(key: string, hashOf: () => string, compute: () => string): string {
+  #lookup(text: string, known: TextEntry | undefined, variant: string, hashOf: () => string, compute: () => string): string {
     const cache = this.#cache;
+    this.#lastEntry = known;
     if (cache === undefined) return this.#remembering(hashOf(), compute);
-    const hit = cache.get(key);
+    const hit = known?.variants.get(variant);
     if (hit !== undefined) {
       this.stats.hits++;
       if ('ok' in hit) return hit.ok;
       throw copy(hit.err);
     }
     this.stats.misses++;
-    let entry: Entry;
+    let result: Entry;
     try {
-      entry = { ok: this.#remembering(hashOf(), compute) };
+      result = { ok: this.#remembering(hashOf(), compute) };
     } catch (err) {
       if (!(err instanceof PromQLError)) throw err;
       // Size and parse-time refusals are not cached: the size check is cheap, and a parse that
       // ran out of its wall-clock budget on a busy machine must not stick.
       if (err.code === 'query_too_large') throw err;
-      entry = { err };
+      result = { err };
     }
-    cache.set(key, entry);
-    if ('ok' in entry) return entry.ok;
-    throw copy(entry.err);
+    const entry = known ?? { owner: this, variants: new Map<string, Entry>(), size: OVERHEAD_BYTES + 2 * text.length };
+    const before = cache.has(text);
+    if (entry.variants.size >= Math.min(MAX_VARIANTS_PER_TEXT, this.#maxResults)) {
+      if (before) this.#results -= entry.variants.size;
+      entry.variants.clear();
+      entry.size = OVERHEAD_BYTES + 2 * text.length;
+    }
+    entry.variants.set(variant, result);
+    entry.size += 2 * (variant.length + ('ok' in result ? result.ok.length : result.err.message.length));
+    // A fresh wrapper: lru-cache recomputes the size and moves the text to the front (an entry
+    // over its size bound is not stored, and a stored one it replaces is dropped).
+    cache.set(text, { entry });
+    const after = cache.has(text);
+    if (after) this.#results += before ? 1 : entry.variants.size;
+    else if (before) this.#results -= entry.variants.size - 1;
+    // The bound counts results: drop the least recently used texts until it holds.
+    while (this.#results > this.#maxResults && cache.size > 1) cache.pop();
+    this.#lastEntry = entry;
+    if ('ok' in result) return result.ok;
+    throw copy(result.err);
   }
 
   /** Runs `compute` unless `hash` is a remembered budget refusal; remembers a new one. */
