@@ -18,7 +18,7 @@ import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
 import { checkRange, checkTenantCount } from './limits.ts';
 import { resolveScopedPolicy, type TenantScope } from '../access/scope.ts';
-import { tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
+import { headerResidualPolicy, tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
 import { knownParam, STORE_MATCH } from './params.ts';
 import type { ForwardPlan, Method, Pairs, RouteMatch } from './types.ts';
 import { LABEL_POLICY_HEADER_NAME, labelPolicyHeaderValue } from '../upstream/label-policy-header.ts';
@@ -192,7 +192,16 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   checkTenantCount(policy.tenants, o.maxTenants ?? 0, o.selectParam, o.selectHeader);
 
   // 3. Enforcement: label modes rewrite with the policy; header mode only prints canonically.
-  const enginePolicy = o.mode === 'header' ? unrestrictedPolicy(o.label) : policy;
+  // Header mode: the upstream scopes by the header what it scopes (Route.headerScope); the rest
+  // is rewritten and filtered here with what is left of the policy.
+  let enginePolicy = policy;
+  if (o.mode === 'header') {
+    try {
+      enginePolicy = route.headerScope === 'tenant' ? headerResidualPolicy(policy, o.header) : unrestrictedPolicy(o.label);
+    } catch (err) {
+      throw toHttpError(err);
+    }
+  }
   const applyOpts = { rejectForeignTenant: o.rejectForeignTenant, ...(o.maxEnforcedBytes === undefined ? {} : { maxEnforcedBytes: o.maxEnforcedBytes }) };
   const applyEach = (p: Prepared): string[] => (enforcer.applyEach ? enforcer.applyEach(p, enginePolicy, applyOpts) : [enforcer.apply(p, enginePolicy, applyOpts)]);
   const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : ['stats'])]);
@@ -227,11 +236,12 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   }
 
   // storeMatch[] values enforced in place; parameters no route knows dropped on request.
-  const enforcedStore = storeSelectors.map((s) => step(STORE_MATCH, subject, () => enforcer.apply(s, enginePolicy, applyOpts)));
+  // Under an OR policy each becomes one per matcher set (a store matching any set is asked).
+  const enforcedStore = storeSelectors.map((s) => step(STORE_MATCH, subject, () => applyEach(s)));
   let k = 0;
   const params: Pairs = out
     .filter(([name]) => (name !== STORE_MATCH || route.promql !== 'none') && (o.unknownParams !== 'drop' || knownParam(route, name)))
-    .map((p) => (p[0] === STORE_MATCH ? [STORE_MATCH, enforcedStore[k++] as string] as const : p));
+    .flatMap((p) => (p[0] === STORE_MATCH ? (enforcedStore[k++] ?? []).map((e) => [STORE_MATCH, e] as const) : [p]));
 
   // 4. Tenancy headers of header modes (./tenancy.ts), and the label-policy header to Mimir.
   const tenancyHeaders: Record<string, string> = {
@@ -249,8 +259,8 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     forward,
     policy,
     enforced: { ...(enforcedQuery === undefined ? {} : { query: enforcedQuery }), ...(enforcedMatch === undefined ? {} : { match: enforcedMatch }) },
-    // Header mode: the upstream scopes rules/alerts/metadata by the header, so they are relayed
-    // unfiltered, except for routes that always filter (Alertmanager: it may have no tenancy).
+    // Header mode filters with what the upstream leaves unscoped (above); Alertmanager routes
+    // always filter with the whole policy (an Alertmanager may have no tenancy).
     filterPolicy: route.filterWithPolicy === true ? policy : enginePolicy,
     params,
     tenancyHeaders,
