@@ -33,6 +33,8 @@ export const DEFAULTS = Object.freeze({
   max_header_bytes: 1_048_576,
   max_request_target_bytes: 262_144,
   max_pipelined_requests: 16,
+  max_connections: 8192,
+  max_connections_per_client: 256,
   upstream_timeout_ms: 120_000,
   enforce_label: 'tenant',
   enforce_mode: 'label' as const,
@@ -279,6 +281,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     listeners: z.array(strict({ listen: checked(listenProblem), tenants: explicitTenants })).default([]),
     max_request_target_bytes: positiveInt(256).default(DEFAULTS.max_request_target_bytes),
     max_pipelined_requests: positiveInt(1).default(DEFAULTS.max_pipelined_requests),
+    max_connections: positiveInt(1).default(DEFAULTS.max_connections),
+    max_connections_per_client: positiveInt(1).default(DEFAULTS.max_connections_per_client),
   }).prefault({}).superRefine((s, ctx) => {
     if (s.headers_timeout > s.request_timeout) {
       ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: ': must not be longer than server.request_timeout (the head is part of the request)' });
@@ -299,6 +303,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_header_bytes: s.max_header_bytes,
     max_request_target_bytes: s.max_request_target_bytes,
     max_pipelined_requests: s.max_pipelined_requests,
+    max_connections: s.max_connections,
+    max_connections_per_client: s.max_connections_per_client,
     watch_config: s.watch_config,
     shutdown_timeout_ms: s.shutdown_timeout,
     headers_timeout_ms: s.headers_timeout,

@@ -16,6 +16,10 @@ export interface Config {
     max_request_target_bytes: number;
     /** Pipelined requests one connection may have waiting; one more closes the connection. Default 16. */
     max_pipelined_requests: number;
+    /** Open connections over every listener; more are closed on accept. Default 8192 (the schema sets it; absent = the default). */
+    max_connections?: number;
+    /** Open connections from one client address; more are closed on accept. Default 256 (the schema sets it; absent = the default). */
+    max_connections_per_client?: number;
     /** Reload when the configuration file changes (polled every second). Default false. */
     watch_config: boolean;
     /** Graceful shutdown: how long in-flight requests may drain, ms. Default 30000 ("30s"). */
