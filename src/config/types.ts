@@ -132,6 +132,12 @@ export interface Config {
      * Default 11000.
      */
     max_points: number;
+    /**
+     * Most steps per series one subquery may evaluate: `(range of the query and enclosing
+     * subqueries + range) / step` (src/routes/limits.ts `checkSubqueries`); 0 = no limit. More →
+     * 400 `too_many_points`. Default 100000 (the schema sets it; absent = no check).
+     */
+    max_subquery_points?: number;
     /** Longest `end - start` of a range query, ms; 0 = no limit (default). More → 400 `range_too_long`. */
     max_range_ms: number;
     /** Most tenants one request may read at once (after narrowing; `*` is not counted); 0 = no limit (default). More → 400 `too_many_tenants`. */

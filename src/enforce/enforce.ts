@@ -18,7 +18,7 @@
  * (./engine.ts) caches both steps. Re-exported by ./index.ts.
  */
 import type { Expr, VectorSelector } from '../promql/ast.ts';
-import { mapSelectors } from '../promql/ast.ts';
+import { children, mapSelectors } from '../promql/ast.ts';
 import { PromQLError } from '../promql/errors.ts';
 import { DEFAULT_MAX_QUERY_BYTES, parseExpr, parseSeriesSelector, utf8Length } from '../promql/parse.ts';
 import { printCanonical } from '../promql/print.ts';
@@ -74,6 +74,49 @@ export interface Prepared {
   readonly syntax: Syntax;
   readonly maxQueryBytes: number;
   readonly tree: Expr | undefined;
+  /** Every subquery's evaluation span, kept also by a cached validation (limits read it). */
+  readonly subqueries: readonly SubquerySpan[];
+}
+
+/**
+ * What one subquery costs the upstream per series, before the query's own range: Prometheus
+ * evaluates the subquery's inner expression at `stepMs` over `spanMs` (its range plus every
+ * enclosing subquery's range, promql/engine.go) plus, in a range query, `end - start`.
+ */
+export interface SubquerySpan {
+  /** The subquery's range plus every enclosing subquery's range, ms. */
+  readonly spanMs: number;
+  /** The subquery's step, ms; undefined = the upstream's default evaluation interval. */
+  readonly stepMs: number | undefined;
+}
+
+/** The {@link SubquerySpan} of every subquery of `tree`, outermost first. */
+export function subquerySpans(tree: Expr): SubquerySpan[] {
+  const out: SubquerySpan[] = [];
+  const visit = (e: Expr, enclosingMs: number): void => {
+    if (e.kind === 'Subquery') {
+      out.push({ spanMs: enclosingMs + e.range, stepMs: e.step });
+      visit(e.expr, enclosingMs + e.range);
+      return;
+    }
+    for (const c of children(e)) visit(c, enclosingMs);
+  };
+  visit(tree, 0);
+  return out;
+}
+
+/** {@link SubquerySpan}s as the enforcement cache keeps them: `span:step` joined by `,` (`''` for none). */
+export function encodeSpans(spans: readonly SubquerySpan[]): string {
+  return spans.map((s) => `${s.spanMs}:${s.stepMs ?? ''}`).join(',');
+}
+
+/** The inverse of {@link encodeSpans}. */
+export function decodeSpans(text: string): SubquerySpan[] {
+  if (text === '') return [];
+  return text.split(',').map((p) => {
+    const [span = '0', step = ''] = p.split(':');
+    return { spanMs: Number(span), stepMs: step === '' ? undefined : Number(step) };
+  });
 }
 
 function guard<T>(f: () => T): T {
@@ -102,7 +145,7 @@ function prepare(kind: TextKind, text: string, opts: PrepareOptions): Prepared {
     const maxQueryBytes = opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
     const tree = parseKind(kind, text, opts.syntax, maxQueryBytes);
     validateExpr(tree, opts.syntax);
-    return { kind, text, syntax: opts.syntax, maxQueryBytes, tree };
+    return { kind, text, syntax: opts.syntax, maxQueryBytes, tree, subqueries: subquerySpans(tree) };
   });
 }
 

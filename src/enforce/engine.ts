@@ -13,7 +13,7 @@ import { PromQLError } from '../promql/errors.ts';
 import { DEFAULT_MAX_QUERY_BYTES, ParseBudgetError } from '../promql/parse.ts';
 import type { AccessPolicy } from '../access/policy.ts';
 import {
-  applyPolicy, applyPolicyEach, DEFAULT_MAX_ENFORCED_BYTES, prepareQuery, prepareSeriesSelector,
+  applyPolicy, applyPolicyEach, decodeSpans, DEFAULT_MAX_ENFORCED_BYTES, encodeSpans, prepareQuery, prepareSeriesSelector,
   type EnforceOptions, type PolicyOptions, type PrepareOptions, type Prepared, type TextKind,
 } from './enforce.ts';
 
@@ -153,11 +153,12 @@ export class Enforcer {
     const maxQueryBytes = opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
     const key = `p\u0000${kind}\u0000${opts.syntax}\u0000${maxQueryBytes}\u0000${text}`;
     let fresh: Prepared | undefined;
-    this.#lookup(key, () => textHash(kind, opts.syntax, text), () => {
+    // The cached value of a validation is its subquery spans (usually '': none).
+    const spans = this.#lookup(key, () => textHash(kind, opts.syntax, text), () => {
       fresh = kind === 'query' ? this.#steps.prepareQuery(text, opts) : this.#steps.prepareSeriesSelector(text, opts);
-      return '';
+      return encodeSpans(fresh.subqueries);
     });
-    return fresh ?? { kind, text, syntax: opts.syntax, maxQueryBytes, tree: undefined };
+    return fresh ?? { kind, text, syntax: opts.syntax, maxQueryBytes, tree: undefined, subqueries: decodeSpans(spans) };
   }
 
   /**

@@ -16,7 +16,7 @@ import { HttpError } from '../http/errors.ts';
 import { checkRequestTokens } from '../promql/limits.ts';
 import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
-import { checkRange, checkTenantCount } from './limits.ts';
+import { checkRange, checkSubqueries, checkTenantCount, rangeWindowMs } from './limits.ts';
 import { resolveScopedPolicy, type TenantScope } from '../access/scope.ts';
 import { headerResidualPolicy, tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
 import { knownParam, STORE_MATCH } from './params.ts';
@@ -51,6 +51,8 @@ export interface PlanOptions {
   readonly maxMatchParams: number;
   /** `limits.max_points` (range queries). Default: no check. */
   readonly maxPoints?: number;
+  /** `limits.max_subquery_points`; 0 or absent = no check. */
+  readonly maxSubqueryPoints?: number;
   /** `limits.max_range`, ms; 0 or absent = no limit. */
   readonly maxRangeMs?: number;
   /** `limits.max_tenants`; 0 or absent = no limit. */
@@ -157,6 +159,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     const text = req.params.first('query');
     if (text === undefined || text === '') throw new HttpError('invalid_parameter', 'invalid parameter "query": the query parameter is required and cannot be empty');
     query = step('query', subject, () => enforcer.prepare('query', text, prepareOpts));
+    if (query.subqueries.length > 0 && (o.maxSubqueryPoints ?? 0) > 0) checkSubqueries(query.subqueries, o.maxSubqueryPoints ?? 0, rangeWindowMs(req.params));
   } else if (route.promql === 'match' || route.promql === 'match_required') {
     const texts = req.params.all('match[]');
     if (texts.length > o.maxMatchParams) {
