@@ -85,7 +85,7 @@ export interface Config {
      * access control) next to the tenant header. Default false.
      */
     label_policy_header: boolean;
-    /** Forward `stats` (query timings) upstream. Default false: stripped (a timing side channel). */
+    /** Forward `stats` and Thanos's `analyze` (query timings) upstream. Default false: stripped (a timing side channel). */
     allow_stats?: boolean;
     /** Forward `GET /api/v1/status/flags` (Grafana alerting's Thanos probe). Default false: 403 `forbidden_endpoint`. */
     allow_status_flags?: boolean;

@@ -31,6 +31,14 @@ import { parseLabelPolicyHeader } from './label-policy-header.ts';
  */
 export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]', 'extra_filters', 'extra_filters[]', 'access_token'];
 
+/**
+ * Parameters that ask the upstream for query timings, stripped unless `enforce.allow_stats`:
+ * Prometheus's `stats` and Thanos's `analyze` (per-operator timings and each store's series
+ * and chunk counts, and store addresses). Their timings tell whether a matcher hit another
+ * tenant's series (docs/security.md, "What label injection cannot hide").
+ */
+export const TIMING_PARAMS: readonly string[] = ['stats', 'analyze'];
+
 /** The configuration the planner reads (a projection of `config.enforce`, `promql`, `limits`). */
 export interface PlanOptions {
   /** `enforce.label`. */
@@ -57,7 +65,7 @@ export interface PlanOptions {
   readonly maxRangeMs?: number;
   /** `limits.max_tenants`; 0 or absent = no limit. */
   readonly maxTenants?: number;
-  /** `enforce.allow_stats`: forward `stats`. Default false (stripped). */
+  /** `enforce.allow_stats`: forward {@link TIMING_PARAMS}. Default false (stripped). */
   readonly allowStats?: boolean;
   /** `params.unknown`. Default `forward`. */
   readonly unknownParams?: 'forward' | 'drop';
@@ -207,7 +215,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   }
   const applyOpts = { rejectForeignTenant: o.rejectForeignTenant, ...(o.maxEnforcedBytes === undefined ? {} : { maxEnforcedBytes: o.maxEnforcedBytes }) };
   const applyEach = (p: Prepared): string[] => (enforcer.applyEach ? enforcer.applyEach(p, enginePolicy, applyOpts) : [enforcer.apply(p, enginePolicy, applyOpts)]);
-  const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : ['stats'])]);
+  const stripped = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : TIMING_PARAMS)]);
   const out: Array<readonly [string, string]> = [];
   let enforcedQuery: string | undefined;
   let enforcedMatch: string[] | undefined;

@@ -284,20 +284,20 @@ describe('endpoint policy table', () => {
 });
 
 describe('parameters', () => {
-  it('Thanos parameters are forwarded; stats is stripped by default', async () => {
+  it('Thanos parameters are forwarded; stats and analyze (timings) are stripped by default', async () => {
     await request(app()).post('/api/v1/query?dedup=true&partial_response=false')
       .type('form').send('query=up&stats=all&max_source_resolution=5m&replicaLabels[]=replica&engine=thanos&analyze=true')
       .set('Authorization', ALICE).expect(200);
     assert.deepEqual(pairs(up.requests[0]!.body), [
-      ['query', 'E[team-fruit](up)'], ['max_source_resolution', '5m'], ['replicaLabels[]', 'replica'], ['engine', 'thanos'], ['analyze', 'true'],
+      ['query', 'E[team-fruit](up)'], ['max_source_resolution', '5m'], ['replicaLabels[]', 'replica'], ['engine', 'thanos'],
       ['dedup', 'true'], ['partial_response', 'false'],
     ]);
   });
-  it('enforce.allow_stats forwards stats', async () => {
+  it('enforce.allow_stats forwards stats and analyze', async () => {
     await request(app((c) => {
       c.enforce.allow_stats = true;
-    })).get('/api/v1/query_range?query=up&stats=all').set('Authorization', ALICE).expect(200);
-    assert.deepEqual(pairs(up.requests[0]!.query), [['query', 'E[team-fruit](up)'], ['stats', 'all']]);
+    })).get('/api/v1/query_range?query=up&stats=all&analyze=true').set('Authorization', ALICE).expect(200);
+    assert.deepEqual(pairs(up.requests[0]!.query), [['query', 'E[team-fruit](up)'], ['stats', 'all'], ['analyze', 'true']]);
   });
   it('storeMatch[] is enforced, never forwarded as sent; dropped where no PromQL is read', async () => {
     await request(app()).get('/api/v1/query?query=up&storeMatch[]=%7Btenant%3D%22team-veggie%22%7D').set('Authorization', ALICE).expect(200);
