@@ -112,7 +112,8 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
       if (started.server === undefined) return Promise.reject(new Error('the configuration is not loaded yet'));
       return started.server.app.probeUpstream(Math.min(applied.server.ready_probe_interval_ms, applied.upstreams.prometheus.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS));
     },
-    onChange: (s) => (s.ready ? logger.info('ready') : logger.warn('not ready', { reason: s.reason })),
+    // Before the listener is up the probe has not run: not a failure worth a warning.
+    onChange: (s) => (s.ready ? logger.info('ready') : started.server === undefined ? logger.info('starting, not ready yet') : logger.warn('not ready', { reason: s.reason })),
   });
   let running: RunningServer;
   try {
