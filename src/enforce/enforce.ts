@@ -4,7 +4,7 @@
  * `match[]` value.
  *
  * Two steps, so that a request is refused for a bad query (400) before its tenant policy is
- * even looked at (403), as design.md's "Order of checks" requires:
+ * even looked at (403) (docs/architecture.md, "Order of checks"):
  *
  * 1. {@link prepareQuery} / {@link prepareSeriesSelector}: size cap → parse (src/promql/parse.ts)
  *    → validate (empty selectors, functions, dialect gates). Policy-independent.

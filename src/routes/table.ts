@@ -3,7 +3,7 @@
  * Anything not listed is 404 `unknown_route` (for an authenticated caller); a listed path with
  * another method is 405 `method_not_allowed` with `Allow`.
  *
- * Path policy (threat-model.md, "Path tricks"): a route matches only its exact canonical
+ * Path policy (docs/security.md, "Path tricks"): a route matches only its exact canonical
  * path, byte for byte. `//api/v1/query`, `/api/v1/./query`, `/api/v1/query/`,
  * `/api/v1/%71uery`, `/API/v1/query`, `..` segments and absolute-form targets are all 404:
  * promfence never guesses what an upstream router would make of them, and forwards only
@@ -56,7 +56,7 @@ export const ROUTES: readonly Route[] = Object.freeze([
   route('series', '/api/v1/series', ['GET', 'POST'], 'match_required', WINDOW),
   route('labels', '/api/v1/labels', ['GET', 'POST'], 'match', WINDOW),
   route('label_values', '/api/v1/label/{name}/values', ['GET'], 'match', WINDOW),
-  // design.md: none given → the tenant selector is added (Prometheus itself answers an
+  // README "Endpoints": none given → the tenant selector is added (Prometheus itself answers an
   // empty 200 without match[]; for all tenants nothing is added, so that stays true).
   route('federate', '/federate', ['GET'], 'match', [], { response: EXPOSITION_STREAM }),
   route('buildinfo', '/api/v1/status/buildinfo', ['GET'], 'none', [], { tenantScoped: false }),

@@ -1,6 +1,6 @@
 /**
  * The tenant header of header modes (`enforce.mode: header | label+header`), completing the
- * planner's step 4 (design.md, "Header mode"):
+ * planner's step 4 (README, "Cortex / Mimir (header mode)"):
  *
  * - `X-Scope-OrgID` (Cortex/Mimir): the tenants joined by `|` (Mimir's tenant federation);
  * - `THANOS-TENANT` (Thanos): exactly one tenant. A caller left with several must narrow in

@@ -105,7 +105,7 @@ export interface PlanInput {
 
 /**
  * The request promfence sends upstream, rebuilt from parsed and enforced values only
- * (threat-model.md invariant 1): never the client's raw bytes.
+ * (docs/security.md invariant 1): never the client's raw bytes.
  */
 export interface ForwardPlan {
   /** Which upstream receives it. */
