@@ -26,12 +26,19 @@
  */
 import { cpus } from 'node:os';
 import { parser } from '@prometheus-io/lezer-promql';
-import { explainPolicy, tenantList, tenantPolicy } from '../src/access/index.ts';
-import { Enforcer, enforceQuery, enforceSeriesSelector, type EnforceOptions } from '../src/enforce/index.ts';
-import { parseExpr, printExpr, walk } from '../src/promql/index.ts';
+import type { EnforceOptions } from '../src/enforce/index.ts';
 import { CORPUS_DIR, loadRealWorldQueries, type RealWorldQuery } from '../test/kit/corpus.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+// The code under test is the compiled dist/ that production runs (`npm run build` first; the
+// npm script does): through tsx, esbuild wraps every closure in a naming helper that costs
+// ~5 % of a cold enforcement. BENCH_FROM_SRC=1 measures src/ instead.
+const from = process.env.BENCH_FROM_SRC === '1' ? '../src' : '../dist';
+const ext = process.env.BENCH_FROM_SRC === '1' ? 'ts' : 'js';
+const { explainPolicy, tenantList, tenantPolicy } = (await import(`${from}/access/index.${ext}`)) as typeof import('../src/access/index.ts');
+const { Enforcer, enforceQuery, enforceSeriesSelector } = (await import(`${from}/enforce/index.${ext}`)) as typeof import('../src/enforce/index.ts');
+const { parseExpr, printExpr, walk } = (await import(`${from}/promql/index.${ext}`)) as typeof import('../src/promql/index.ts');
 
 /** Hand-written edge cases: offsets and @, subqueries, regex alternations, vector matching, quoting, existing tenant matchers. */
 const TRICKY_QUERIES = [
@@ -222,6 +229,11 @@ function main(): number {
 
   const corpusParse = pass(corpusOk, (q) => parser.parse(q));
   const corpusCold = pass(corpusOk, (q) => enforceQuery(q, opts));
+  // The part of a cold enforcement that is the printer's self-check: parsing the enforced text
+  // again (same options as print.ts) to compare trees. By design (a print that does not parse
+  // back to the enforced tree is never sent), and alone about one parse of a longer text.
+  const enforcedTexts = new Map(corpusOk.map((q) => [q, enforceQuery(q, opts)]));
+  const corpusSelfCheck = pass(corpusOk, (q) => parseExpr(enforcedTexts.get(q) as string, { syntax: 'prometheus2', maxQueryBytes: Number.MAX_SAFE_INTEGER, parseBudgetMs: 1000, structureLimits: false }));
   const corpusCache = new Enforcer({ maxEntries: 100_000, maxBytes: 2 ** 30 });
   for (const q of corpusOk) corpusCache.enforceQuery(q, opts);
   const corpusWarm = warmStats(corpusOk, passes, (q) => corpusCache.enforceQuery(q, opts));
@@ -246,6 +258,7 @@ function main(): number {
   console.log(`\nwhole real-world corpus (${corpusOk.length} texts, ${passes} rounds):`);
   line('lezer parse (baseline)', corpusParse, corpusParse);
   line('enforceQuery cold, 1 tenant', corpusCold, corpusParse);
+  line('  of which the self-check parse', corpusSelfCheck, corpusParse);
   line('enforceQuery cold, 3 OR selectors', pass(corpusOk, (q) => tryEnforce(q, opts3)), corpusParse);
   line('Enforcer warm, 1 tenant', corpusWarm, corpusParse);
   console.log(`\ntricky queries (${tricky.length}: ${tricky.length - TRICKY_QUERIES.length} from Prometheus's parser test table, ${TRICKY_QUERIES.length} hand-written; ${rounds} rounds):`);
@@ -257,7 +270,7 @@ function main(): number {
   line('Enforcer warm (selector)', selWarm, selParse);
 
   const targets: Array<[string, boolean, string]> = [
-    ['cold enforcement mean ≤ 3 × lezer parse (real-world corpus)', corpusCold.mean <= 3 * corpusParse.mean, `${(corpusCold.mean / corpusParse.mean).toFixed(2)}× (${corpusCold.mean.toFixed(1)} vs ${corpusParse.mean.toFixed(1)} µs)`],
+    ['cold enforcement mean ≤ 3 × lezer parse (real-world corpus)', corpusCold.mean <= 3 * corpusParse.mean, `${(corpusCold.mean / corpusParse.mean).toFixed(2)}× (${corpusCold.mean.toFixed(1)} vs ${corpusParse.mean.toFixed(1)} µs; without the self-check parse of the output ${((corpusCold.mean - corpusSelfCheck.mean) / corpusParse.mean).toFixed(2)}×)`],
     ['warm (cached) query ≤ 1 µs, mean and median (real-world corpus)', corpusWarm.mean <= 1 && corpusWarm.median <= 1, `mean ${corpusWarm.mean.toFixed(2)} µs, median ${corpusWarm.median.toFixed(2)} µs`],
     ['warm (cached) match[] selector ≤ 1 µs, mean and median', selWarm.mean <= 1 && selWarm.median <= 1, `mean ${selWarm.mean.toFixed(2)} µs, median ${selWarm.median.toFixed(2)} µs`],
   ];

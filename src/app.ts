@@ -156,6 +156,7 @@ export function createApp(config: Config, deps: AppDeps = {}): App {
       maxQueryBytes: config.promql.max_query_bytes,
       maxMatchParams: config.limits.max_match_params,
       maxPoints: config.limits.max_points,
+      maxSubqueryPoints: config.limits.max_subquery_points ?? 0,
       maxRangeMs: config.limits.max_range_ms,
       maxTenants: config.limits.max_tenants,
       allowStats: config.enforce.allow_stats ?? false,

@@ -156,7 +156,9 @@ export async function runGateway(config: Config, opts: RunOptions): Promise<Runn
       return started.server.app.probeUpstream(Math.min(applied.server.ready_probe_interval_ms, applied.upstreams.prometheus.timeout_ms, SYNTAX_PROBE_TIMEOUT_MS));
     },
     onChange: (s) => {
+      // Before the listener is up the probe has not run: not a failure worth a warning.
       if (s.ready) logger.info('ready');
+      else if (started.server === undefined) logger.info('starting, not ready yet');
       else logger.warn('not ready', { reason: s.reason });
       opts.worker?.ready(s);
     },

@@ -10,6 +10,8 @@
  * - Pipelined HTTP/1.1 requests are served one at a time per connection, at most
  *   `server.max_pipelined_requests` waiting ({@link pipelined}); a request target longer than
  *   `server.max_request_target_bytes` → 414 `uri_too_long` before anything reads it.
+ * - Open connections are capped in all (`server.max_connections`) and per client address
+ *   (`server.max_connections_per_client`), over every listener (./http/connections.ts).
  * - {@link RunningServer.reload} swaps the application: requests already running finish on
  *   the old one, which is closed once the last of them ended; new requests see the new one.
  */
@@ -25,6 +27,7 @@ import { createLogger, type Logger } from './observability/logger.ts';
 import { tlsServerOptions, watchTlsFiles } from './tls.ts';
 import { setListenerScope } from './http/listener-scope.ts';
 import { onFinished } from './http/finished.ts';
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_CLIENT, limitConnections } from './http/connections.ts';
 
 /** How long a graceful shutdown waits for in-flight requests before cutting them, in ms, when `server.shutdown_timeout` is not set. */
 export const SHUTDOWN_GRACE_MS = 10_000;
@@ -215,6 +218,11 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
   const tls = config.server.tls;
   const tlsStart = tls !== undefined ? tlsServerOptions(tls) : undefined;
   const tlsWatchers: Array<{ close(): void }> = [];
+  // One file descriptor per connection: capped in all and per client address, over every listener.
+  const connections = limitConnections({
+    maxConnections: config.server.max_connections ?? DEFAULT_MAX_CONNECTIONS,
+    maxPerClient: config.server.max_connections_per_client ?? DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+  }, logger);
   const onOverflow = (socket: Socket) => logger.warn('pipelined requests over the limit: connection closed', { remote: socket.remoteAddress, limit: config.server.max_pipelined_requests });
   // One listener (the public one, and one per server.listeners[] entry): same options, same
   // TLS (its certificate files watched), same transport-level envelopes.
@@ -223,6 +231,7 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
       ? https.createServer({ ...serverOptions, ...tlsStart.options }, pipelined(handler, config.server.max_pipelined_requests, onOverflow))
       : http.createServer(serverOptions, pipelined(handler, config.server.max_pipelined_requests, onOverflow));
     server.keepAliveTimeout = config.server.idle_timeout_ms;
+    connections.attach(server);
     if (tls !== undefined && tlsStart !== undefined) {
       tlsWatchers.push(watchTlsFiles(server as https.Server, tls, logger, tlsStart.signature));
       // A failed handshake (no/unknown/expired client certificate with client_auth: require,
@@ -307,6 +316,7 @@ export async function startServer(config: Config, deps: AppDeps = {}): Promise<R
     close() {
       closing ??= new Promise<void>((resolve) => {
         for (const w of tlsWatchers) w.close();
+        connections.close();
         const all = [server, ...listeners.map((l) => l.server)];
         const force = setTimeout(() => all.forEach((s) => s.closeAllConnections()), config.server.shutdown_timeout_ms ?? SHUTDOWN_GRACE_MS);
         force.unref();

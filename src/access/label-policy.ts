@@ -226,7 +226,7 @@ function configuredSets(principal: Principal, policies: LabelPolicies | undefine
 }
 
 /**
- * The access policy of one request (design.md "Access policy"):
+ * The access policy of one request (README "Label policies"):
  *
  * 1. the subject's own parts: its tenant grant ({@link grantedTenants}) and its
  *    `access.label_policies` sets (subject and groups); a `"*"` grant is unrestricted;

@@ -1,6 +1,6 @@
 /**
  * The access policy: what one request may read, as a list of label-matcher sets that are
- * OR-ed (design.md, "Access policy"). A series is visible when it matches every matcher of
+ * OR-ed (README, "Label policies"). A series is visible when it matches every matcher of
  * at least one set.
  *
  * - A tenant grant is the one set `{tenant="a"}` (one tenant) or `{tenant=~"a|b"}` (several,

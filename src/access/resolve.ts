@@ -1,6 +1,6 @@
 /**
  * Tenant resolution: which tenants an authenticated principal may read (from configuration
- * and its verified credential only, threat-model invariant 2), per-request narrowing to a
+ * and its verified credential only, docs/security.md invariant 2), per-request narrowing to a
  * subset of that grant, and the resulting {@link AccessPolicy}. Pure functions.
  */
 import { AccessError } from './errors.ts';

@@ -1,7 +1,7 @@
 /**
  * Endpoint scopes: a request that arrives on a per-team endpoint — the path prefix
  * `/tenants/<id>/…` or a `server.listeners[]` port bound to a tenant set — reads only the
- * tenants of that endpoint that its grant holds (design.md, "Per-team endpoints").
+ * tenants of that endpoint that its grant holds (README, "Per-team endpoints").
  */
 import { AccessError } from './errors.ts';
 import type { HeaderPolicyEntry } from './label-policy.ts';

@@ -12,6 +12,11 @@
  * can take (one core of two by default), and refuses work beyond a bounded queue instead of
  * growing it. It adds no dependency.
  *
+ * Waiting comparisons are queued per client address and taken round-robin: a flood of `Basic`
+ * headers from one address (a red-team pass sent 64 connections of random passwords) holds at
+ * most `maxQueuedPerClient` places and one turn per round, so a user from another address
+ * waits for one comparison per busy address, not for the whole flood.
+ *
  * Workers start on the first comparison (a configuration without basic users never starts
  * one), keep the process alive only while they compare, and a worker that dies is replaced
  * on the next comparison.
@@ -25,7 +30,12 @@ export interface PasswordPoolOptions {
   readonly workers?: number;
   /** Comparisons that may wait for a worker; more are refused with {@link PasswordPoolBusyError}. Default 32 per worker. */
   readonly maxQueued?: number;
+  /** Comparisons one client address may have waiting; more are refused with {@link PasswordPoolBusyError}. Default {@link DEFAULT_MAX_QUEUED_PER_CLIENT}. */
+  readonly maxQueuedPerClient?: number;
 }
+
+/** Default of {@link PasswordPoolOptions.maxQueuedPerClient}. */
+export const DEFAULT_MAX_QUEUED_PER_CLIENT = 8;
 
 /** A comparison refused because every worker is busy and the queue is full. */
 export class PasswordPoolBusyError extends Error {
@@ -37,8 +47,14 @@ export class PasswordPoolBusyError extends Error {
 
 /** The pool. */
 export interface PasswordPool {
-  /** Resolves whether `password` matches the bcrypt `hash`; rejects with {@link PasswordPoolBusyError} when full. */
-  compare(password: string, hash: string): Promise<boolean>;
+  /**
+   * Resolves whether `password` matches the bcrypt `hash`; rejects with
+   * {@link PasswordPoolBusyError} when every worker is busy and the queue, or this client's
+   * share of it, is full.
+   *
+   * @param client the fairness key: the client's address (default `''`, one shared queue)
+   */
+  compare(password: string, hash: string, client?: string): Promise<boolean>;
   /** Comparisons running or waiting. */
   readonly pending: number;
   /** Worker threads currently started. */
@@ -94,13 +110,26 @@ export function createPasswordPool(options: PasswordPoolOptions = {}): PasswordP
   const size = Math.max(1, Math.floor(options.workers ?? defaultPasswordWorkers()));
   const maxQueued = Math.max(0, Math.floor(options.maxQueued ?? 32 * size));
   const bcryptUrl = import.meta.resolve('bcryptjs');
+  const maxPerClient = Math.max(1, Math.floor(options.maxQueuedPerClient ?? DEFAULT_MAX_QUEUED_PER_CLIENT));
   const slots: Slot[] = Array.from({ length: size }, () => ({ worker: undefined, job: undefined }));
-  const queue: Job[] = [];
-  let head = 0; // index of the next job in `queue` (no O(n) shift per job)
+  // Waiting jobs per client; the Map's insertion order is the round-robin ring (a client that
+  // still has jobs after its turn is deleted and set again: to the end).
+  const queues = new Map<string, Job[]>();
+  let waiting = 0;
   let nextId = 1;
   let closed = false;
 
-  const queued = () => queue.length - head;
+  const queued = () => waiting;
+  const take = (): Job | undefined => {
+    const first = queues.entries().next();
+    if (first.done === true) return undefined;
+    const [client, jobs] = first.value;
+    const job = jobs.shift();
+    queues.delete(client);
+    if (jobs.length > 0) queues.set(client, jobs);
+    if (job !== undefined) waiting--;
+    return job;
+  };
 
   const start = (slot: Slot): Worker => {
     const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcrypt: bcryptUrl }, execArgv: [], env: {} });
@@ -134,12 +163,8 @@ export function createPasswordPool(options: PasswordPoolOptions = {}): PasswordP
     if (closed) return;
     for (const slot of slots) {
       if (slot.job !== undefined || queued() === 0) continue;
-      const job = queue[head] as Job;
-      queue[head++] = undefined as unknown as Job;
-      if (head > 1024 && head * 2 > queue.length) {
-        queue.splice(0, head);
-        head = 0;
-      }
+      const job = take();
+      if (job === undefined) break;
       slot.job = job;
       const w = slot.worker ?? start(slot);
       w.ref();
@@ -148,12 +173,16 @@ export function createPasswordPool(options: PasswordPoolOptions = {}): PasswordP
   };
 
   return {
-    compare(password, hash) {
+    compare(password, hash, client = '') {
       if (closed) return Promise.reject(new Error('the password pool is closed'));
       const busy = slots.every((s) => s.job !== undefined);
-      if (busy && queued() >= maxQueued) return Promise.reject(new PasswordPoolBusyError(queued()));
+      const mine = queues.get(client);
+      if (busy && (queued() >= maxQueued || (mine?.length ?? 0) >= maxPerClient)) return Promise.reject(new PasswordPoolBusyError(queued()));
       return new Promise<boolean>((resolve, reject) => {
-        queue.push({ id: nextId++, password, hash, resolve, reject });
+        const job = { id: nextId++, password, hash, resolve, reject };
+        if (mine === undefined) queues.set(client, [job]);
+        else mine.push(job);
+        waiting++;
         dispatch();
       });
     },
@@ -167,9 +196,9 @@ export function createPasswordPool(options: PasswordPoolOptions = {}): PasswordP
       if (closed) return;
       closed = true;
       const gone = new Error('the password pool is closed');
-      for (let i = head; i < queue.length; i++) queue[i]?.reject(gone);
-      queue.length = 0;
-      head = 0;
+      for (const jobs of queues.values()) for (const job of jobs) job.reject(gone);
+      queues.clear();
+      waiting = 0;
       for (const slot of slots) {
         const w = slot.worker;
         const job = slot.job;

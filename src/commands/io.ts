@@ -12,7 +12,7 @@ export const processIO: CommandIO = {
   stderr: process.stderr,
 };
 
-/** Exit codes of every command: 0 success, 1 error, 2 bad usage (design.md CLI contract). */
+/** Exit codes of every command: 0 success, 1 error, 2 bad usage (README, "Quick start" and `--help`). */
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;

@@ -38,7 +38,7 @@ export function policySelectorMap(keyProblem: Problem, nullProto: <V>(r: Record<
 /**
  * Checks what needs `enforce` and builds the parsed policies: every selector names its tenants
  * with exactly one matcher on `enforce.label`; `enforce.label_policy_header` needs a header
- * mode; in `enforce.mode: header` without `label_policy_header`, no selector may restrict
+ * mode, and in `header` mode the header `X-Scope-OrgID` (only Mimir/GEM read it); in `enforce.mode: header` without `label_policy_header`, no selector may restrict
  * other labels and no subject may be trusted for `X-Prom-Label-Policy` (the upstream would
  * not enforce them: a leak). Issues are added to `ctx` at the key's path.
  */
@@ -65,6 +65,9 @@ export function resolveLabelPolicies(raw: RawLabelPolicies, trusted: readonly st
   const policies = { subjects: build('subjects'), groups: build('groups') };
   if (enforce.label_policy_header && enforce.mode === 'label') {
     ctx.addIssue({ code: 'custom', path: ['enforce', 'label_policy_header'], message: ': needs enforce.mode header or label+header (it sends the label policy to Mimir/GEM next to the tenant header)' });
+  }
+  if (enforce.label_policy_header && enforce.mode === 'header' && enforce.header.toLowerCase() !== 'x-scope-orgid') {
+    ctx.addIssue({ code: 'custom', path: ['enforce', 'label_policy_header'], message: `: in enforce.mode header it needs enforce.header X-Scope-OrgID (only Mimir/GEM read X-Prom-Label-Policy; behind ${enforce.header} label restrictions would not be enforced); use enforce.mode label+header` });
   }
   if (headerOnly && trusted.length > 0) {
     ctx.addIssue({ code: 'custom', path: ['access', 'trust_label_policy_header'], message: ': X-Prom-Label-Policy restricts labels, which enforce.mode: header cannot enforce; set enforce.label_policy_header: true or use enforce.mode label or label+header' });

@@ -36,6 +36,8 @@ export const DEFAULTS = Object.freeze({
   max_header_bytes: 1_048_576,
   max_request_target_bytes: 262_144,
   max_pipelined_requests: 16,
+  max_connections: 8192,
+  max_connections_per_client: 256,
   upstream_timeout_ms: 120_000,
   enforce_label: 'tenant',
   enforce_mode: 'label' as const,
@@ -63,6 +65,7 @@ export const DEFAULTS = Object.freeze({
   idle_timeout_ms: 65_000,
   ready_probe_interval_ms: 10_000,
   max_points: 11_000,
+  max_subquery_points: 100_000,
   redis_key_prefix: 'promfence',
   redis_timeout_ms: 250,
   path_prefix: '',
@@ -283,6 +286,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_request_target_bytes: positiveInt(256).default(DEFAULTS.max_request_target_bytes),
     max_pipelined_requests: positiveInt(1).default(DEFAULTS.max_pipelined_requests),
     workers: z.union([z.literal('auto'), positiveInt(1).refine((n) => n <= MAX_WORKERS, { message: ` must be at most ${MAX_WORKERS}` })], { error: ' must be a number of worker processes (1 or more) or "auto" (one per core)' }).default(1),
+    max_connections: positiveInt(1).default(DEFAULTS.max_connections),
+    max_connections_per_client: positiveInt(1).default(DEFAULTS.max_connections_per_client),
   }).prefault({}).superRefine((s, ctx) => {
     if (s.headers_timeout > s.request_timeout) {
       ctx.addIssue({ code: 'custom', path: ['headers_timeout'], message: ': must not be longer than server.request_timeout (the head is part of the request)' });
@@ -304,6 +309,8 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_request_target_bytes: s.max_request_target_bytes,
     max_pipelined_requests: s.max_pipelined_requests,
     workers: s.workers,
+    max_connections: s.max_connections,
+    max_connections_per_client: s.max_connections_per_client,
     watch_config: s.watch_config,
     shutdown_timeout_ms: s.shutdown_timeout,
     headers_timeout_ms: s.headers_timeout,
@@ -462,6 +469,7 @@ export function createConfigSchema(sc: SchemaContext): z.ZodType<Config, unknown
     max_match_params: positiveInt(1).default(DEFAULTS.max_match_params),
     max_filtered_response_bytes: positiveInt(1024).default(DEFAULTS.max_filtered_response_bytes),
     max_points: positiveInt(1).default(DEFAULTS.max_points),
+    max_subquery_points: positiveInt(0).default(DEFAULTS.max_subquery_points),
     max_range: duration({ allowZero: true }).default(0),
     max_tenants: positiveInt(0).default(0),
     rate: bucket.optional(),

@@ -180,6 +180,7 @@ function describeLimits(config: Config): string {
   const bucket = (r: { requests_per_second: number; burst: number } | undefined, what: string) => (r === undefined ? `no ${what} rate limit` : `${what} rate ${r.requests_per_second}/s burst ${r.burst}`);
   const parts = [
     `max ${l.max_points} points per series`,
+    (l.max_subquery_points ?? 0) > 0 ? `max ${l.max_subquery_points} subquery steps per series` : 'no subquery limit',
     l.max_range_ms > 0 ? `max range ${formatDurationMs(l.max_range_ms)}` : 'no range limit',
     l.max_tenants > 0 ? `max ${l.max_tenants} tenants per request` : 'no tenant count limit',
     bucket(l.rate, 'subject'),

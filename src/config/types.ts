@@ -22,6 +22,10 @@ export interface Config {
      * start only. Optional so configurations built by hand (tests) may omit it.
      */
     workers?: number | 'auto';
+    /** Open connections over every listener; more are closed on accept. Default 8192 (the schema sets it; absent = the default). */
+    max_connections?: number;
+    /** Open connections from one client address; more are closed on accept. Default 256 (the schema sets it; absent = the default). */
+    max_connections_per_client?: number;
     /** Reload when the configuration file changes (polled every second). Default false. */
     watch_config: boolean;
     /** Graceful shutdown: how long in-flight requests may drain, ms. Default 30000 ("30s"). */
@@ -87,7 +91,7 @@ export interface Config {
      * access control) next to the tenant header. Default false.
      */
     label_policy_header: boolean;
-    /** Forward `stats` (query timings) upstream. Default false: stripped (a timing side channel). */
+    /** Forward `stats` and Thanos's `analyze` (query timings) upstream. Default false: stripped (a timing side channel). */
     allow_stats?: boolean;
     /** Forward `GET /api/v1/status/flags` (Grafana alerting's Thanos probe). Default false: 403 `forbidden_endpoint`. */
     allow_status_flags?: boolean;
@@ -134,6 +138,12 @@ export interface Config {
      * Default 11000.
      */
     max_points: number;
+    /**
+     * Most steps per series one subquery may evaluate: `(range of the query and enclosing
+     * subqueries + range) / step` (src/routes/limits.ts `checkSubqueries`); 0 = no limit. More →
+     * 400 `too_many_points`. Default 100000 (the schema sets it; absent = no check).
+     */
+    max_subquery_points?: number;
     /** Longest `end - start` of a range query, ms; 0 = no limit (default). More → 400 `range_too_long`. */
     max_range_ms: number;
     /** Most tenants one request may read at once (after narrowing; `*` is not counted); 0 = no limit (default). More → 400 `too_many_tenants`. */

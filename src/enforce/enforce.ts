@@ -4,7 +4,7 @@
  * `match[]` value.
  *
  * Two steps, so that a request is refused for a bad query (400) before its tenant policy is
- * even looked at (403), as design.md's "Order of checks" requires:
+ * even looked at (403) (docs/architecture.md, "Order of checks"):
  *
  * 1. {@link prepareQuery} / {@link prepareSeriesSelector}: size cap → parse (src/promql/parse.ts)
  *    → validate (empty selectors, functions, dialect gates). Policy-independent.
@@ -18,7 +18,7 @@
  * (./engine.ts) caches both steps. Re-exported by ./index.ts.
  */
 import type { Expr, VectorSelector } from '../promql/ast.ts';
-import { mapSelectors } from '../promql/ast.ts';
+import { children, mapSelectors } from '../promql/ast.ts';
 import { PromQLError } from '../promql/errors.ts';
 import { DEFAULT_MAX_QUERY_BYTES, parseExpr, parseSeriesSelector, utf8Length } from '../promql/parse.ts';
 import { printCanonical } from '../promql/print.ts';
@@ -76,6 +76,51 @@ export interface Prepared {
   readonly tree: Expr | undefined;
   /** Opaque: the cache entry of the {@link Enforcer} that prepared it (./engine.ts), so its step 2 needs no second lookup. */
   readonly cacheEntry?: unknown;
+  /** Every subquery's evaluation span, kept also by a cached validation (limits read it). */
+  readonly subqueries: readonly SubquerySpan[];
+}
+
+/**
+ * What one subquery costs the upstream per series, before the query's own range: Prometheus
+ * evaluates the subquery's inner expression at `stepMs` over `spanMs` (its range plus every
+ * enclosing subquery's range, promql/engine.go) plus, in a range query, `end - start`.
+ */
+export interface SubquerySpan {
+  /** The subquery's range plus every enclosing subquery's range, ms. */
+  readonly spanMs: number;
+  /** The subquery's step, ms; undefined = the upstream's default evaluation interval. */
+  readonly stepMs: number | undefined;
+}
+
+/** The {@link SubquerySpan} of every subquery of `tree`, outermost first. */
+export function subquerySpans(tree: Expr): SubquerySpan[] {
+  const out: SubquerySpan[] = [];
+  const visit = (e: Expr, enclosingMs: number): void => {
+    if (e.kind === 'Subquery') {
+      out.push({ spanMs: enclosingMs + e.range, stepMs: e.step });
+      visit(e.expr, enclosingMs + e.range);
+      return;
+    }
+    for (const c of children(e)) visit(c, enclosingMs);
+  };
+  visit(tree, 0);
+  return out;
+}
+
+/** {@link SubquerySpan}s as the enforcement cache keeps them: `span:step` joined by `,` (`''` for none). */
+export function encodeSpans(spans: readonly SubquerySpan[]): string {
+  return spans.map((s) => `${s.spanMs}:${s.stepMs ?? ''}`).join(',');
+}
+
+const NO_SPANS: readonly SubquerySpan[] = Object.freeze([]);
+
+/** The inverse of {@link encodeSpans} (a shared frozen empty array for `''`, so a warm request without subqueries allocates none). */
+export function decodeSpans(text: string): readonly SubquerySpan[] {
+  if (text === '') return NO_SPANS;
+  return text.split(',').map((p) => {
+    const [span = '0', step = ''] = p.split(':');
+    return { spanMs: Number(span), stepMs: step === '' ? undefined : Number(step) };
+  });
 }
 
 function guard<T>(f: () => T): T {
@@ -104,7 +149,7 @@ function prepare(kind: TextKind, text: string, opts: PrepareOptions): Prepared {
     const maxQueryBytes = opts.maxQueryBytes ?? DEFAULT_MAX_QUERY_BYTES;
     const tree = parseKind(kind, text, opts.syntax, maxQueryBytes);
     validateExpr(tree, opts.syntax);
-    return { kind, text, syntax: opts.syntax, maxQueryBytes, tree };
+    return { kind, text, syntax: opts.syntax, maxQueryBytes, tree, subqueries: subquerySpans(tree) };
   });
 }
 
@@ -205,10 +250,14 @@ function printBounded(enforced: Expr, syntax: Syntax, maxBytes: number, sets: nu
   const tooLarge = (verb: string) => new PromQLError('query_too_large',
     `the enforced query ${verb} larger than ${maxBytes} bytes (promql.max_enforced_bytes)` +
     (sets > 1 ? `: the access policy has ${sets} label selectors, and each selector of the query is repeated once per selector; simplify or split the query` : '; simplify or split the query'));
+  // Bounded on the tree first: the policy's matchers (a wide grant's regex is kilobytes) are
+  // shared by every selector, and several sets share subtrees between the sides of each `or`,
+  // so the print can be far larger than the tree. The text is measured again before its
+  // self-check parse.
   if (printedBytesAtLeast(enforced) > maxBytes) throw tooLarge('would be');
-  const text = printCanonical(enforced, syntax);
-  if (utf8Length(text) > maxBytes) throw tooLarge('is');
-  return text;
+  return printCanonical(enforced, syntax, (text) => {
+    if (utf8Length(text) > maxBytes) throw tooLarge('is');
+  });
 }
 
 /**

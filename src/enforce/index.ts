@@ -5,7 +5,7 @@
  */
 export {
   applyPolicy, applyPolicyEach, DEFAULT_MAX_ENFORCED_BYTES, enforceQuery, enforceSeriesSelector, policySelectors, prepareQuery, prepareSeriesSelector,
-  type EnforceOptions, type PolicyOptions, type PrepareOptions, type Prepared, type Syntax, type TextKind,
+  subquerySpans, type EnforceOptions, type PolicyOptions, type PrepareOptions, type Prepared, type SubquerySpan, type Syntax, type TextKind,
 } from './enforce.ts';
 export { DEFAULT_CACHE_BYTES, DEFAULT_CACHE_ENTRIES, Enforcer, type EnforcerOptions, type EnforcerStats } from './engine.ts';
 export { PromQLError, type PromQLErrorCode, type TextPosition } from '../promql/errors.ts';

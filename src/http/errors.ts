@@ -4,7 +4,7 @@
  * envelope `{"status":"error","errorType":…,"error":…,"code":…}`.
  *
  * errorType follows Prometheus (web/api/v1 `errorType` values) wherever Prometheus has one,
- * so clients treat a promfence refusal like an upstream one (design.md, error table).
+ * so clients treat a promfence refusal like an upstream one (README, "Errors").
  */
 export const ERROR_TABLE = {
   parse_error: { status: 400, errorType: 'bad_data' },

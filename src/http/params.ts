@@ -1,6 +1,6 @@
 /**
  * Request parameters read the way Prometheus (Go's net/http) reads them, so that promfence
- * enforces exactly the values the upstream will use (threat-model.md, "Parameter smuggling").
+ * enforces exactly the values the upstream will use (docs/security.md, "Parameter smuggling").
  *
  * Go's rules mirrored here:
  * - `url.ParseQuery`: pairs split on `&`, key and value split on the first `=`, `+` is a

@@ -167,32 +167,36 @@ export function assertNever(x: never): never {
  */
 export function walk(expr: Expr, visit: (node: Expr) => void): void {
   visit(expr);
+  for (const c of children(expr)) walk(c, visit);
+}
+
+/**
+ * The direct children of `expr`, in source order: the vector selector of a matrix selector,
+ * the inner expression of a subquery, unary or parentheses, call arguments, an aggregation's
+ * parameter then expression, a binary operation's operands.
+ *
+ * @throws Error on an unknown node kind
+ */
+export function children(expr: Expr): readonly Expr[] {
   switch (expr.kind) {
     case 'NumberLiteral':
     case 'StringLiteral':
     case 'VectorSelector':
-      return;
+      return [];
     case 'MatrixSelector':
-      walk(expr.selector, visit);
-      return;
+      return [expr.selector];
     case 'Subquery':
     case 'Unary':
     case 'Paren':
-      walk(expr.expr, visit);
-      return;
+      return [expr.expr];
     case 'Call':
-      for (const a of expr.args) walk(a, visit);
-      return;
+      return expr.args;
     case 'Aggregation':
-      if (expr.param !== undefined) walk(expr.param, visit);
-      walk(expr.expr, visit);
-      return;
+      return expr.param === undefined ? [expr.expr] : [expr.param, expr.expr];
     case 'Binary':
-      walk(expr.lhs, visit);
-      walk(expr.rhs, visit);
-      return;
+      return [expr.lhs, expr.rhs];
     default:
-      assertNever(expr);
+      return assertNever(expr);
   }
 }
 

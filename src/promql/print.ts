@@ -219,11 +219,13 @@ export function printExpr(expr: Expr, syntax: Dialect): string {
  *
  * @param expr a validated (and possibly enforced) tree
  * @param syntax upstream dialect
+ * @param checkText called with the text before the self-check parse; what it throws
+ *   propagates (the enforcer refuses an oversized print there, before parsing it)
  * @returns the canonical text
  * @throws PromQLError `internal_error` when the self-check fails or anything unexpected
  *   happens; `unsupported_syntax` for names the dialect cannot spell
  */
-export function printCanonical(expr: Expr, syntax: Dialect): string {
+export function printCanonical(expr: Expr, syntax: Dialect, checkText?: (text: string) => void): string {
   let canon: Expr;
   let text: string;
   try {
@@ -239,6 +241,7 @@ export function printCanonical(expr: Expr, syntax: Dialect): string {
     if (err instanceof PromQLError) throw err;
     throw new PromQLError('internal_error', 'the query could not be printed', { cause: err });
   }
+  checkText?.(text);
   let again: Expr;
   try {
     // No size cap, and a parse-time budget that grows with the text: promfence's own print

@@ -85,18 +85,25 @@ function policyFilters(policy: AccessPolicy): Array<readonly [string, string]> {
   return (sets[0] ?? []).map((m) => ['filter', alertmanagerFilter(m)] as const);
 }
 
-function forbidden(input: PlanInput, id: string, change = true): HttpError {
-  return new HttpError('forbidden_tenant', `silence ${id} is not visible to subject ${JSON.stringify(input.subject ?? '')} (${change ? 'it does not exist, or ' : ''}its matchers do not pin the tenant label to granted tenants)${change ? '; nothing was changed' : ''}`);
+/**
+ * The one refusal for a silence the caller cannot see, whether it exists or not (a red-team
+ * pass told another tenant's silence, 403, from a missing one, 404, on GET).
+ */
+function forbidden(input: PlanInput, id: string, change: boolean): HttpError {
+  return new HttpError('forbidden_tenant', `silence ${id} is not visible to subject ${JSON.stringify(input.subject ?? '')} (it does not exist, or its matchers do not pin the tenant label to granted tenants)${change ? '; nothing was changed' : ''}`);
 }
 
-/** `GET /api/v2/silence/{id}` first: the change goes ahead only when the caller can see that silence. */
-function silencePrecheck(input: PlanInput, id: string): Precheck {
+/**
+ * `GET /api/v2/silence/{id}` first: the request goes ahead only when the caller can see that
+ * silence; a missing one is refused exactly like another tenant's.
+ */
+function silencePrecheck(input: PlanInput, id: string, change: boolean): Precheck {
   return {
     target: target(input, 'GET', `/api/v2/silence/${encodeComponent(id)}`, []),
     check(status, body) {
-      if (status === 404) throw forbidden(input, id);
-      if (status < 200 || status > 299 || body === undefined) throw new HttpError('upstream_unavailable', `Alertmanager answered HTTP ${status} when promfence looked up silence ${id}; nothing was changed`);
-      if (!silenceVisible(body, input.policy)) throw forbidden(input, id);
+      if (status === 404) throw forbidden(input, id, change);
+      if (status < 200 || status > 299 || body === undefined) throw new HttpError('upstream_unavailable', `Alertmanager answered HTTP ${status} when promfence looked up silence ${id}${change ? '; nothing was changed' : ''}`);
+      if (!silenceVisible(body, input.policy)) throw forbidden(input, id, change);
     },
   };
 }
@@ -141,14 +148,17 @@ export function alertmanagerRoutes(opts: AlertmanagerRouteOptions): Route[] {
         return target(input, 'POST', '/api/v2/silences', [], {
           body: { contentType: 'application/json', data },
           response: JSON_STREAM,
-          ...(silence.id !== undefined ? { precheck: silencePrecheck(input, silence.id) } : {}),
+          ...(silence.id !== undefined ? { precheck: silencePrecheck(input, silence.id, true) } : {}),
         });
       }, jsonBody),
       amRoute(prefix, 'am_silence', '/api/v2/silence/{id}', ['GET', 'DELETE'], [], JSON_STREAM, (input) => {
         const id = checkSilenceId(input.segment ?? '');
         const path = `/api/v2/silence/${encodeComponent(id)}`;
-        if (input.method === 'DELETE') return target(input, 'DELETE', path, [], { precheck: silencePrecheck(input, id), response: ANY_2XX });
+        if (input.method === 'DELETE') return target(input, 'DELETE', path, [], { precheck: silencePrecheck(input, id, true), response: ANY_2XX });
+        // GET: the same precheck, so that a missing silence and another tenant's answer alike;
+        // the answer is checked again (it may have changed in between).
         return target(input, 'GET', path, [], {
+          precheck: silencePrecheck(input, id, false),
           response: {
             kind: 'filter',
             filter: (b, ctx) => {

@@ -1,5 +1,5 @@
 /**
- * Response filters of the answers a rewritten request cannot scope (design.md: rules, alerts,
+ * Response filters of the answers a rewritten request cannot scope (README "Endpoints": rules, alerts,
  * metadata). Each takes the upstream's parsed JSON and the caller's {@link FilterContext} and
  * returns what the caller may see; every field not filtered is kept as it came
  * (`groupNextToken`, `infos`, `warnings`, fields a newer upstream adds).

@@ -9,6 +9,7 @@
  * resolution of 11,000 points per timeseries").
  */
 import type { TenantSet } from '../access/tenants.ts';
+import type { SubquerySpan } from '../enforce/index.ts';
 import { HttpError } from '../http/errors.ts';
 import type { RequestParams } from '../http/params.ts';
 import { parseGoDurationNs } from '../promql/lexemes.ts';
@@ -99,4 +100,47 @@ export function checkRange(params: RequestParams, limits: RangeLimits): void {
 export function checkTenantCount(tenants: TenantSet, max: number, selectParam: string, selectHeader: string): void {
   if (max <= 0 || tenants.kind === 'all' || tenants.tenants.length <= max) return;
   throw new HttpError('too_many_tenants', `the request reads ${tenants.tenants.length} tenants, more than limits.max_tenants (${max}); narrow it with ?${selectParam}=<tenant> or the ${selectHeader} header`);
+}
+
+/** The step of a subquery written without one (`x[1h:]`): Prometheus's default global evaluation interval, ms. */
+export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
+
+/**
+ * Bounds the work of subqueries (`limits.max_subquery_points`): `limits.max_points` only
+ * bounds a range query's own steps, and `count_over_time(up[2h:1ms])` (7.2 million steps per
+ * series, seconds of upstream CPU) passed it. Prometheus evaluates a subquery's inner
+ * expression as one range evaluation at the subquery's step over the subquery's range widened
+ * by every enclosing subquery's range and, in a range query, by `end - start`
+ * (promql/engine.go, the evaluator of `SubqueryExpr`); so each subquery's steps per series are
+ * `(window + span) / step` (src/enforce `SubquerySpan`). A subquery without a step counts
+ * {@link DEFAULT_SUBQUERY_STEP_MS}.
+ *
+ * @param spans the query's subqueries (`Prepared.subqueries`)
+ * @param maxPoints the limit; 0 = no check
+ * @param windowMs `end - start` of a range query, ms (0 for an instant query)
+ * @throws HttpError 400 `too_many_points` naming the subquery's span and step
+ */
+export function checkSubqueries(spans: readonly SubquerySpan[], maxPoints: number, windowMs = 0): void {
+  if (maxPoints <= 0) return;
+  for (const s of spans) {
+    const step = s.stepMs ?? DEFAULT_SUBQUERY_STEP_MS;
+    const points = Math.floor((windowMs + s.spanMs) / step);
+    if (points > maxPoints) {
+      throw new HttpError('too_many_points', `a subquery evaluates ${points.toLocaleString('en-US')} steps per series (${(windowMs + s.spanMs) / 1000}s${windowMs > 0 ? ' with the query range' : ''} at a ${step / 1000}s step), more than limits.max_subquery_points (${maxPoints.toLocaleString('en-US')}); use a larger subquery step or a shorter range`);
+    }
+  }
+}
+
+/**
+ * `end - start` of a range query in ms, from its parameters; 0 when either is missing or
+ * unreadable (an instant query; an invalid value is refused by {@link checkRange} or the upstream).
+ */
+export function rangeWindowMs(params: RequestParams): number {
+  const start = params.first('start');
+  const end = params.first('end');
+  if (start === undefined || end === undefined || params.first('step') === undefined) return 0;
+  const s = parseApiTime(start);
+  const e = parseApiTime(end);
+  if (s === undefined || e === undefined || !Number.isFinite(e - s) || e < s) return 0;
+  return (e - s) * 1000;
 }

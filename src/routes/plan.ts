@@ -16,9 +16,9 @@ import { HttpError } from '../http/errors.ts';
 import { checkRequestTokens } from '../promql/limits.ts';
 import { toHttpError } from '../http/error-handler.ts';
 import type { RequestParams } from '../http/params.ts';
-import { checkRange, checkTenantCount } from './limits.ts';
+import { checkRange, checkSubqueries, checkTenantCount, rangeWindowMs } from './limits.ts';
 import { resolveScopedPolicy, type TenantScope } from '../access/scope.ts';
-import { tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
+import { headerResidualPolicy, tenancyHeaders as tenancyHeadersOf } from './tenancy.ts';
 import { knownParam, STORE_MATCH } from './params.ts';
 import type { ForwardPlan, Method, Pairs, RouteMatch } from './types.ts';
 import { LABEL_POLICY_HEADER_NAME, labelPolicyHeaderValue } from '../upstream/label-policy-header.ts';
@@ -30,6 +30,14 @@ import { parseLabelPolicyHeader } from './label-policy-header.ts';
  * `match[]` and forwarded enforced, see below.)
  */
 export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]', 'extra_filters', 'extra_filters[]', 'access_token'];
+
+/**
+ * Parameters that ask the upstream for query timings, stripped unless `enforce.allow_stats`:
+ * Prometheus's `stats` and Thanos's `analyze` (per-operator timings and each store's series
+ * and chunk counts, and store addresses). Their timings tell whether a matcher hit another
+ * tenant's series (docs/security.md, "What label injection cannot hide").
+ */
+export const TIMING_PARAMS: readonly string[] = ['stats', 'analyze'];
 
 /** The configuration the planner reads (a projection of `config.enforce`, `promql`, `limits`). */
 export interface PlanOptions {
@@ -51,11 +59,13 @@ export interface PlanOptions {
   readonly maxMatchParams: number;
   /** `limits.max_points` (range queries). Default: no check. */
   readonly maxPoints?: number;
+  /** `limits.max_subquery_points`; 0 or absent = no check. */
+  readonly maxSubqueryPoints?: number;
   /** `limits.max_range`, ms; 0 or absent = no limit. */
   readonly maxRangeMs?: number;
   /** `limits.max_tenants`; 0 or absent = no limit. */
   readonly maxTenants?: number;
-  /** `enforce.allow_stats`: forward `stats`. Default false (stripped). */
+  /** `enforce.allow_stats`: forward {@link TIMING_PARAMS}. Default false (stripped). */
   readonly allowStats?: boolean;
   /** `params.unknown`. Default `forward`. */
   readonly unknownParams?: 'forward' | 'drop';
@@ -94,7 +104,7 @@ const strippedSets = new WeakMap<PlanOptions, ReadonlySet<string>>();
 function strippedParams(o: PlanOptions): ReadonlySet<string> {
   let set = strippedSets.get(o);
   if (set === undefined) {
-    set = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : ['stats'])]);
+    set = new Set([o.selectParam, ...STRIPPED_PARAMS, ...(o.allowStats === true ? [] : TIMING_PARAMS)]);
     strippedSets.set(o, set);
   }
   return set;
@@ -175,6 +185,7 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     const text = req.params.first('query');
     if (text === undefined || text === '') throw new HttpError('invalid_parameter', 'invalid parameter "query": the query parameter is required and cannot be empty');
     query = step('query', subject, () => enforcer.prepare('query', text, prepareOpts));
+    if (query.subqueries.length > 0 && (o.maxSubqueryPoints ?? 0) > 0) checkSubqueries(query.subqueries, o.maxSubqueryPoints ?? 0, rangeWindowMs(req.params));
   } else if (route.promql === 'match' || route.promql === 'match_required') {
     const texts = req.params.all('match[]');
     if (texts.length > o.maxMatchParams) {
@@ -213,7 +224,16 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   checkTenantCount(policy.tenants, o.maxTenants ?? 0, o.selectParam, o.selectHeader);
 
   // 3. Enforcement: label modes rewrite with the policy; header mode only prints canonically.
-  const enginePolicy = o.mode === 'header' ? unrestrictedPolicy(o.label) : policy;
+  // Header mode: the upstream scopes by the header what it scopes (Route.headerScope); the rest
+  // is rewritten and filtered here with what is left of the policy.
+  let enginePolicy = policy;
+  if (o.mode === 'header') {
+    try {
+      enginePolicy = route.headerScope === 'tenant' ? headerResidualPolicy(policy, o.header) : unrestrictedPolicy(o.label);
+    } catch (err) {
+      throw toHttpError(err);
+    }
+  }
   const applyOpts = { rejectForeignTenant: o.rejectForeignTenant, ...(o.maxEnforcedBytes === undefined ? {} : { maxEnforcedBytes: o.maxEnforcedBytes }) };
   const applyEach = (p: Prepared): string[] => (enforcer.applyEach ? enforcer.applyEach(p, enginePolicy, applyOpts) : [enforcer.apply(p, enginePolicy, applyOpts)]);
   const stripped = strippedParams(o);
@@ -248,11 +268,12 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
   }
 
   // storeMatch[] values enforced in place; parameters no route knows dropped on request.
-  const enforcedStore = storeSelectors.map((s) => step(STORE_MATCH, subject, () => enforcer.apply(s, enginePolicy, applyOpts)));
+  // Under an OR policy each becomes one per matcher set (a store matching any set is asked).
+  const enforcedStore = storeSelectors.map((s) => step(STORE_MATCH, subject, () => applyEach(s)));
   let k = 0;
   const params: Pairs = out
     .filter(([name]) => (name !== STORE_MATCH || route.promql !== 'none') && (o.unknownParams !== 'drop' || knownParam(route, name)))
-    .map((p) => (p[0] === STORE_MATCH ? [STORE_MATCH, enforcedStore[k++] as string] as const : p));
+    .flatMap((p) => (p[0] === STORE_MATCH ? (enforcedStore[k++] ?? []).map((e) => [STORE_MATCH, e] as const) : [p]));
 
   // 4. Tenancy headers of header modes (./tenancy.ts), and the label-policy header to Mimir.
   const tenancyHeaders: Record<string, string> = {
@@ -270,8 +291,8 @@ export function planRequest(req: PlanRequest, deps: PlanDeps): PlannedRequest {
     forward,
     policy,
     enforced: { ...(enforcedQuery === undefined ? {} : { query: enforcedQuery }), ...(enforcedMatch === undefined ? {} : { match: enforcedMatch }) },
-    // Header mode: the upstream scopes rules/alerts/metadata by the header, so they are relayed
-    // unfiltered, except for routes that always filter (Alertmanager: it may have no tenancy).
+    // Header mode filters with what the upstream leaves unscoped (above); Alertmanager routes
+    // always filter with the whole policy (an Alertmanager may have no tenancy).
     filterPolicy: route.filterWithPolicy === true ? policy : enginePolicy,
     params,
     tenancyHeaders,

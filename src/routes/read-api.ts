@@ -30,6 +30,7 @@ export const RULES_ROUTE: Route = Object.freeze({
   singular: Object.freeze(['type', 'exclude_alerts', 'group_limit', 'group_next_token']),
   known: Object.freeze(['rule_name[]', 'rule_group[]', 'file[]']),
   tenantScoped: true,
+  headerScope: 'tenant',
   plan: (input: PlanInput) => forward(input),
   response: Object.freeze({ kind: 'filter', filter: filterRules }),
 });
@@ -42,6 +43,7 @@ export const ALERTS_ROUTE: Route = Object.freeze({
   promql: 'none',
   singular: Object.freeze([]),
   tenantScoped: true,
+  headerScope: 'tenant',
   plan: (input: PlanInput) => forward(input),
   response: Object.freeze({ kind: 'filter', filter: filterAlerts }),
 });
@@ -59,6 +61,7 @@ export const METADATA_ROUTE: Route = Object.freeze({
   promql: 'none',
   singular: Object.freeze(['limit', 'limit_per_metric', 'metric']),
   tenantScoped: true,
+  headerScope: 'tenant',
   plan: (input: PlanInput) => {
     try {
       metadataLimit(input.params.find(([k]) => k === 'limit')?.[1]);

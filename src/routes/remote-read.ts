@@ -2,7 +2,7 @@
  * Prometheus remote read, `POST /api/v1/read` (docs: Prometheus "Remote read API"): the body
  * is a snappy block-compressed protobuf `prompb.ReadRequest`. promfence decodes it (bounded),
  * checks every query, adds the policy's matchers to each query's matchers, re-encodes a new
- * request from the decoded fields only (threat-model.md invariant 1) and relays the answer —
+ * request from the decoded fields only (docs/security.md invariant 1) and relays the answer —
  * `SAMPLES` (one snappy `ReadResponse`) or `STREAMED_XOR_CHUNKS`
  * (`application/x-streamed-protobuf; proto=prometheus.ChunkedReadResponse` frames) — as a
  * stream, without decoding a sample. Hints and accepted response types pass through.

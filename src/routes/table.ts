@@ -3,7 +3,7 @@
  * Anything not listed is 404 `unknown_route` (for an authenticated caller); a listed path with
  * another method is 405 `method_not_allowed` with `Allow`.
  *
- * Path policy (threat-model.md, "Path tricks"): a route matches only its exact canonical
+ * Path policy (docs/security.md, "Path tricks"): a route matches only its exact canonical
  * path, byte for byte. `//api/v1/query`, `/api/v1/./query`, `/api/v1/query/`,
  * `/api/v1/%71uery`, `/API/v1/query`, `..` segments and absolute-form targets are all 404:
  * promfence never guesses what an upstream router would make of them, and forwards only
@@ -36,12 +36,13 @@ export function forwardToPrometheus(input: PlanInput): ForwardTarget {
   return { upstream: 'prometheus', method: input.method, path: input.path, params: input.params, headers: input.tenancyHeaders };
 }
 
-function route(name: string, path: string, methods: readonly Method[], promql: PromQLParams, singular: readonly string[], opts: { tenantScoped?: boolean; response?: ResponseMode; enabledBy?: string } = {}): Route {
+function route(name: string, path: string, methods: readonly Method[], promql: PromQLParams, singular: readonly string[], opts: { tenantScoped?: boolean; response?: ResponseMode; enabledBy?: string; headerScope?: 'tenant' } = {}): Route {
   const all = promql === 'query' ? ['query', ...singular] : [...singular];
   return Object.freeze({
     name, path, methods: Object.freeze([...methods]), promql, singular: Object.freeze(all),
     tenantScoped: opts.tenantScoped ?? true, plan: forwardToPrometheus, response: opts.response ?? JSON_STREAM,
     ...(opts.enabledBy === undefined ? {} : { enabledBy: opts.enabledBy }),
+    ...(opts.headerScope === undefined ? {} : { headerScope: opts.headerScope }),
   });
 }
 
@@ -49,12 +50,13 @@ function route(name: string, path: string, methods: readonly Method[], promql: P
 export const ROUTES: readonly Route[] = Object.freeze([
   route('query', '/api/v1/query', ['GET', 'POST'], 'query', INSTANT),
   route('query_range', '/api/v1/query_range', ['GET', 'POST'], 'query', RANGE),
-  route('query_exemplars', '/api/v1/query_exemplars', ['GET', 'POST'], 'query', ['start', 'end']),
+  // Exemplars: Thanos does not scope them by THANOS-TENANT (see Route.headerScope).
+  route('query_exemplars', '/api/v1/query_exemplars', ['GET', 'POST'], 'query', ['start', 'end'], { headerScope: 'tenant' }),
   route('format_query', '/api/v1/format_query', ['GET', 'POST'], 'query', []),
   route('series', '/api/v1/series', ['GET', 'POST'], 'match_required', WINDOW),
   route('labels', '/api/v1/labels', ['GET', 'POST'], 'match', WINDOW),
   route('label_values', '/api/v1/label/{name}/values', ['GET'], 'match', WINDOW),
-  // design.md: none given → the tenant selector is added (Prometheus itself answers an
+  // README "Endpoints": none given → the tenant selector is added (Prometheus itself answers an
   // empty 200 without match[]; for all tenants nothing is added, so that stays true).
   route('federate', '/federate', ['GET'], 'match', [], { response: EXPOSITION_STREAM }),
   route('buildinfo', '/api/v1/status/buildinfo', ['GET'], 'none', [], { tenantScoped: false }),

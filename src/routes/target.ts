@@ -1,6 +1,6 @@
 /**
  * The request target before routing: `server.path_prefix` removed, then a per-team prefix
- * `/tenants/<id>` read off (design.md, "Per-team endpoints"):
+ * `/tenants/<id>` read off (README, "Per-team endpoints"):
  *
  * ```
  * /prometheus/tenants/team-fruit/api/v1/query?query=up

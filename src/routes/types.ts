@@ -105,7 +105,7 @@ export interface PlanInput {
 
 /**
  * The request promfence sends upstream, rebuilt from parsed and enforced values only
- * (threat-model.md invariant 1): never the client's raw bytes.
+ * (docs/security.md invariant 1): never the client's raw bytes.
  */
 export interface ForwardPlan {
   /** Which upstream receives it. */
@@ -167,11 +167,22 @@ export interface Route {
   /** The upstream the route needs (default `prometheus`); a route of an unconfigured upstream is 404. */
   readonly upstream?: UpstreamName;
   /**
-   * Filter the answer with the caller's policy in every mode. By default `enforce.mode: header`
-   * relays filtered routes unfiltered (the upstream scopes them by the tenant header); an
-   * Alertmanager may have no tenancy of its own, so its routes always filter. Default false.
+   * Filter the answer with the caller's whole policy in every mode: an Alertmanager may have no
+   * tenancy of its own, so its routes always filter. Default false (see {@link headerScope}).
    */
   readonly filterWithPolicy?: boolean;
+  /**
+   * What the upstream's tenant header scopes on this route in `enforce.mode: header`:
+   * - `query` (default): everything the caller may see: the tenant by the header, label
+   *   restrictions by `X-Prom-Label-Policy` (Mimir/GEM). promfence adds nothing.
+   * - `tenant`: at most the tenant, and only under Cortex/Mimir's `X-Scope-OrgID`. Thanos
+   *   scopes none of rules, alerts, metadata or exemplars by `THANOS-TENANT`
+   *   (thanos-io/thanos#8140), and GEM applies label policies to neither the ruler nor
+   *   metadata. promfence enforces what is left itself (src/routes/tenancy.ts
+   *   `headerResidualPolicy`): the whole policy under any other header, the label restrictions
+   *   of the one tenant under `X-Scope-OrgID`.
+   */
+  readonly headerScope?: 'query' | 'tenant';
   /** Set when POST bodies are read raw instead of as a form (see {@link RawBodySpec}). */
   readonly body?: RawBodySpec;
   /**

@@ -52,6 +52,28 @@ describe('password pool', { timeout: 60_000 }, () => {
     }
   });
 
+  // Red-team finding: 64 connections of random passwords from one address kept the shared
+  // queue full, and users from elsewhere got 429 for as long as it lasted.
+  it('one address holds at most its share of the queue, and waits its turn round-robin', async () => {
+    const pool = createPasswordPool({ workers: 1, maxQueued: 32, maxQueuedPerClient: 3 });
+    try {
+      const order: string[] = [];
+      const track = (who: string, p: Promise<boolean>) => p.then((ok) => {
+        order.push(who);
+        return ok;
+      });
+      const flood = [track('a0', pool.compare('x', SLOW, 'attacker')), ...[1, 2, 3].map((i) => track(`a${i}`, pool.compare('x', FAST, 'attacker')))];
+      await assert.rejects(pool.compare('x', FAST, 'attacker'), PasswordPoolBusyError);
+      const user = track('user', pool.compare('apple', FAST, 'user'));
+      assert.equal(await user, true);
+      await Promise.all(flood);
+      // a0 was running; then one turn each: the user before the attacker's second waiting check.
+      assert.deepEqual(order, ['a0', 'a1', 'user', 'a2', 'a3']);
+    } finally {
+      pool.close();
+    }
+  });
+
   it('refuses beyond the queue bound instead of growing it, and keeps serving', async () => {
     const pool = createPasswordPool({ workers: 1, maxQueued: 2 });
     try {

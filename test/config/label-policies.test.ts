@@ -78,6 +78,12 @@ describe('header modes and label policies', () => {
       'config: access.trust_label_policy_header: X-Prom-Label-Policy restricts labels, which enforce.mode: header cannot enforce; set enforce.label_policy_header: true or use enforce.mode label or label+header',
     ]);
   });
+  it('header mode with label_policy_header needs X-Scope-OrgID: Thanos would not read the label policy', () => {
+    assert.deepEqual(issues(`${head}enforce: {mode: header, header: THANOS-TENANT, label_policy_header: true}\n${policies}`), [
+      'config: enforce.label_policy_header: in enforce.mode header it needs enforce.header X-Scope-OrgID (only Mimir/GEM read X-Prom-Label-Policy; behind THANOS-TENANT label restrictions would not be enforced); use enforce.mode label+header',
+    ]);
+    assert.equal(parse(`${head}enforce: {mode: label+header, header: THANOS-TENANT, label_policy_header: true}\n${policies}`).enforce.label_policy_header, true);
+  });
   it('header mode with label_policy_header accepts them; label mode refuses label_policy_header', () => {
     assert.equal(parse(`${head}enforce: {mode: header, label_policy_header: true}\n${policies}`).enforce.label_policy_header, true);
     assert.deepEqual(issues(`${head}enforce: {label_policy_header: true}\n${policies}`), [

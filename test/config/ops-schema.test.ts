@@ -62,7 +62,7 @@ log: {audit_file: audit/promfence-audit.log}
     assert.equal(c.log.audit_file, '/etc/promfence/audit/promfence-audit.log');
     assert.equal(c.log.audit, true);
     const line = summarizeConfig(c).find((l) => l.startsWith('limits: '));
-    assert.equal(line, 'limits: max 5000 points per series, max range 4w3d, max 3 tenants per request, subject rate 2.5/s burst 3, tenant rate 100/s burst 500, max 8 in flight per subject; store redis redis://redis:6379/2 (on error: deny)');
+    assert.equal(line, 'limits: max 5000 points per series, max 100000 subquery steps per series, max range 4w3d, max 3 tenants per request, subject rate 2.5/s burst 3, tenant rate 100/s burst 500, max 8 in flight per subject; store redis redis://redis:6379/2 (on error: deny)');
   });
 
   const cases: Array<[string, string, string[]]> = [

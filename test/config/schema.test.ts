@@ -58,7 +58,7 @@ describe('config defaults', () => {
   it('fills every documented default from a minimal file', () => {
     const c = parse(MIN);
     assert.deepEqual(c.server, {
-      listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576, max_request_target_bytes: 262144, max_pipelined_requests: 16, workers: 1, watch_config: false, shutdown_timeout_ms: 30000,
+      listen: '127.0.0.1:9095', internal_listen: undefined, max_header_bytes: 1048576, max_request_target_bytes: 262144, max_pipelined_requests: 16, workers: 1, max_connections: 8192, max_connections_per_client: 256, watch_config: false, shutdown_timeout_ms: 30000,
       headers_timeout_ms: 10000, request_timeout_ms: 30000, idle_timeout_ms: 65000, ready_probe_interval_ms: 10000, cors_allowed_origins: [],
       path_prefix: '', listeners: [],
     });
@@ -72,7 +72,7 @@ describe('config defaults', () => {
     assert.deepEqual([Object.keys(c.access.label_policies.subjects), Object.keys(c.access.label_policies.groups)], [[], []]);
     assert.deepEqual(c.access.trust_label_policy_header, []);
     assert.deepEqual(c.limits, {
-      max_body_bytes: 1048576, max_match_params: 1000, max_filtered_response_bytes: 16777216, max_points: 11000, max_range_ms: 0, max_tenants: 0,
+      max_body_bytes: 1048576, max_match_params: 1000, max_filtered_response_bytes: 16777216, max_points: 11000, max_subquery_points: 100000, max_range_ms: 0, max_tenants: 0,
       rate: undefined, tenant_rate: undefined, max_inflight_per_subject: 0, store: 'memory', redis: undefined,
     });
     assert.equal(c.auth.realm, 'promfence');
@@ -110,7 +110,7 @@ access: {subjects: {alice: [team-fruit, team-fruit]}, groups: {b: ["*"]}}
 log: {level: debug}
 `);
     assert.deepEqual({ ...c.server, cors_allowed_origins: undefined }, {
-      listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536, max_request_target_bytes: 262144, max_pipelined_requests: 16, workers: 1, watch_config: false, shutdown_timeout_ms: 30000,
+      listen: '[::1]:9100', internal_listen: '127.0.0.1:9101', max_header_bytes: 65536, max_request_target_bytes: 262144, max_pipelined_requests: 16, workers: 1, max_connections: 8192, max_connections_per_client: 256, watch_config: false, shutdown_timeout_ms: 30000,
       headers_timeout_ms: 10000, request_timeout_ms: 30000, idle_timeout_ms: 65000, ready_probe_interval_ms: 10000, cors_allowed_origins: undefined,
       path_prefix: '', listeners: [],
     });

@@ -129,11 +129,14 @@ describe('silences seen', () => {
       assert.deepEqual(seen, want);
     });
   }
-  it('GET /api/v2/silence/{id}: own 200, foreign 403', async () => {
+  it('GET /api/v2/silence/{id}: own 200, foreign and missing alike 403', async () => {
     assert.equal((await call('alice', 'GET', `/api/v2/silence/${ids['fruit']}`)).status, 200);
     const r = await call('alice', 'GET', `/alertmanager/api/v2/silence/${ids['veggie']}`);
     assert.equal(r.status, 403);
     assert.equal(r.code, 'forbidden_tenant');
+    const missing = await call('alice', 'GET', '/api/v2/silence/00000000-0000-4000-8000-000000000000');
+    assert.equal(missing.status, 403);
+    assert.equal(missing.code, 'forbidden_tenant');
   });
 });
 

@@ -159,3 +159,70 @@ describe('authenticated enforcement cost is bounded before the upstream', { time
     assert.equal(up.requests.length, 0);
   });
 });
+
+// Red-team finding: 20,000 idle connections from one address (each after a 401) took every file
+// descriptor of the process, and every other caller was refused while they were held.
+describe('open connections are capped in all and per client address', { timeout: 60_000 }, () => {
+  let capped: RunningServer;
+  const open: net.Socket[] = [];
+  before(async () => {
+    const config = parseConfig(`
+server: {listen: "127.0.0.1:0", max_connections: 4, max_connections_per_client: 2}
+upstream: {url: "${up.url}"}
+auth: {bearer_tokens: [{subject: alice, token: fruit-token}]}
+access: {subjects: {alice: [team-fruit]}}
+`, { baseDir: '/', env: {} });
+    capped = await startServer(config, { logger: silentLogger() });
+  });
+  after(async () => {
+    for (const s of open) s.destroy();
+    await capped.close();
+  });
+
+  /** Connects from `from` (any 127/8 address is local on Linux), asks /-/healthy and keeps the connection: 'served', or 'closed' when the server closed it unanswered. */
+  function connect(from: string): Promise<'served' | 'closed'> {
+    const { port } = new URL(capped.url);
+    return new Promise((resolve) => {
+      const sock = net.connect({ port: Number(port), host: '127.0.0.1', localAddress: from }, () => sock.write(health));
+      open.push(sock);
+      let text = '';
+      sock.on('data', (c: Buffer) => {
+        text += c.toString('latin1');
+        if (text.includes('\r\n\r\n')) resolve(text.startsWith('HTTP/1.1 200') ? 'served' : 'closed');
+      });
+      sock.on('close', () => resolve('closed'));
+      sock.on('error', () => {});
+    });
+  }
+
+  it('per client: the third connection of one address is closed unanswered; other addresses are served', async () => {
+    assert.equal(await connect('127.0.0.1'), 'served');
+    assert.equal(await connect('127.0.0.1'), 'served');
+    assert.equal(await connect('127.0.0.1'), 'closed');
+    assert.equal(await connect('127.0.0.2'), 'served');
+  });
+
+  it('in all: over server.max_connections every address is refused, until one closes', async () => {
+    assert.equal(await connect('127.0.0.3'), 'served');
+    assert.equal(await connect('127.0.0.4'), 'closed');
+    const first = open[0]!;
+    await new Promise<void>((resolve) => {
+      first.once('close', () => resolve());
+      first.destroy();
+    });
+    // The server sees the close asynchronously: retry briefly.
+    let got: 'served' | 'closed' = 'closed';
+    for (let i = 0; i < 50 && got === 'closed'; i++) {
+      got = await connect('127.0.0.4');
+      if (got === 'closed') await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(got, 'served');
+  });
+
+  it('a 401 closes its connection (a caller without credentials holds no descriptor)', async () => {
+    const r = await exchange('GET /api/v1/query?query=up HTTP/1.1\r\nHost: gw\r\n\r\n', 5000);
+    assert.match(r.text, /^HTTP\/1\.1 401 /);
+    assert.match(r.text, /\r\nConnection: close\r\n/i);
+    assert.equal(r.closed, true);
+  });
+});

@@ -108,6 +108,22 @@ describe('Alertmanager routes', () => {
     assert.deepEqual(am.requests.map((x) => `${x.method} ${x.path}`), [`GET /am/api/v2/silence/${FOREIGN_ID}`, `GET /am/api/v2/silence/${FOREIGN_ID}`]);
   });
 
+  // Red-team finding: GET answered 403 for another tenant's silence and 404 for a missing one.
+  it('reading one silence: another tenant\'s and a missing one get the same 403; an own one is relayed', async () => {
+    const missing = '00000000-0000-4000-8000-000000000000';
+    const foreign = await request(app()).get(`/api/v2/silence/${FOREIGN_ID}`).set('Authorization', ALICE);
+    const none = await request(app()).get(`/api/v2/silence/${missing}`).set('Authorization', ALICE);
+    assert.equal(foreign.status, 403);
+    assert.equal(none.status, 403);
+    assert.equal(foreign.body.code, 'forbidden_tenant');
+    assert.equal(none.body.code, 'forbidden_tenant');
+    assert.equal(foreign.body.error.replace(FOREIGN_ID, 'ID'), none.body.error.replace(missing, 'ID'));
+    assert.equal(foreign.text.includes('team-veggie'), false);
+    const own = await request(app()).get(`/api/v2/silence/${OWN_ID}`).set('Authorization', ALICE);
+    assert.equal(own.status, 200, own.text);
+    assert.equal(own.body.id, OWN_ID);
+  });
+
   it('expiring an own silence: lookup, then DELETE; an invalid ID never reaches Alertmanager', async () => {
     const del = await request(app()).delete(`/api/v2/silence/${OWN_ID}`).set('Authorization', ALICE);
     assert.equal(del.status, 200);

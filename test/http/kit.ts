@@ -162,7 +162,7 @@ export function fakeEnforcer(calls: EngineCall[] = []): FakeEnforcer {
     prepare(kind, text, opts) {
       if (text.includes('!!')) throw new PromQLError('parse_error', '1:1: parse error: unexpected character "!"');
       if (text.includes('BOOM')) throw new PromQLError('internal_error', 'self-check failed: secret details');
-      return { kind, text, syntax: opts.syntax, maxQueryBytes: opts.maxQueryBytes ?? 32768, tree: undefined };
+      return { kind, text, syntax: opts.syntax, maxQueryBytes: opts.maxQueryBytes ?? 32768, tree: undefined, subqueries: [] };
     },
     apply(p, policy) {
       const tenants = describePolicy(policy);

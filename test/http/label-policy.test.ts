@@ -86,6 +86,17 @@ describe('access.label_policies: a subject reads its tenant plus label selectors
     ]);
   });
 
+  // Red-team finding: storeMatch[] under an OR policy was a 500.
+  it('storeMatch[]: one per policy selector, in place of the user\'s', async () => {
+    const res = await request(app()).post('/api/v1/query').set('Authorization', LISA).type('form').send('query=up&storeMatch[]=%7Bregion%3D%22eu%22%7D');
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(pairs(up.requests[0]!.body).filter(([k]) => k === 'storeMatch[]').map(([, v]) => v), [
+      '{region="eu", tenant="team-fruit"}',
+      '{region="eu", tenant="team-veggie", job="api"}',
+      '{region="eu", tenant="team-meat", env="prod", secret!="true"}',
+    ]);
+  });
+
   it('labels without match[]: one match[] per policy selector', async () => {
     const res = await request(app()).get('/api/v1/labels').set('Authorization', LISA);
     assert.equal(res.status, 200, res.text);
@@ -184,6 +195,49 @@ describe('emission to Mimir: enforce.mode header with enforce.label_policy_heade
     assert.equal(tom.status, 200, tom.text);
     assert.equal(up.requests[0]!.headers['x-scope-orgid'], 'team-fruit|team-veggie');
     assert.equal(up.requests[0]!.headers['x-prom-label-policy'], undefined);
+  });
+
+  // Red-team finding: GEM applies label policies to neither its ruler nor metadata, so
+  // promfence filters those answers with what the tenant header leaves unscoped.
+  it('rules and alerts of a label-restricted tenant are filtered by its restrictions (no tenant matcher: Mimir rules carry none)', async () => {
+    const rules = { status: 'success', data: { groups: [{ name: 'g', file: 'f', rules: [
+      { name: 'Api', type: 'alerting', labels: { job: 'api' }, alerts: [{ labels: { job: 'api', instance: 'a' } }, { labels: { job: 'db', instance: 'b' } }] },
+      { name: 'Db', type: 'recording', labels: { job: 'db' } },
+      { name: 'Bare', type: 'recording' },
+    ] }] } };
+    const saved = up.responder;
+    up.responder = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(rules));
+    };
+    try {
+      const a = app(mimir);
+      const veggie = await request(a).get('/api/v1/rules?tenant=team-veggie').set('Authorization', LISA);
+      assert.equal(veggie.status, 200, veggie.text);
+      assert.deepEqual(veggie.body.data.groups[0].rules.map((r: { name: string }) => r.name), ['Api']);
+      assert.deepEqual(veggie.body.data.groups[0].rules[0].alerts, [{ labels: { job: 'api', instance: 'a' } }]);
+      assert.deepEqual(pairs(up.requests[0]!.query), [['match[]', '{job="api"}']]);
+      assert.equal(up.requests[0]!.headers['x-scope-orgid'], 'team-veggie');
+      // A tenant granted whole: the upstream's per-tenant answer as it came.
+      const fruit = await request(a).get('/api/v1/rules?tenant=team-fruit').set('Authorization', LISA);
+      assert.deepEqual(fruit.body, rules);
+    } finally {
+      up.responder = saved;
+    }
+  });
+
+  it('rules, alerts, metadata and exemplars of several tenants under label restrictions: 400 unsupported_policy, nothing sent', async () => {
+    for (const path of ['/api/v1/rules', '/api/v1/alerts', '/api/v1/metadata', '/api/v1/query_exemplars?query=up']) {
+      const res = await request(app(mimir)).get(path).set('Authorization', LISA);
+      assertRefused(res, 400, 'unsupported_policy', /narrow the request to one tenant/);
+    }
+  });
+
+  it('exemplars of a label-restricted tenant: the query carries the restrictions, the header the tenant', async () => {
+    const res = await request(app(mimir)).get('/api/v1/query_exemplars?query=http_requests_total&tenant=team-veggie').set('Authorization', LISA);
+    assert.equal(res.status, 200, res.text);
+    assert.equal(sentQuery(), 'http_requests_total{job="api"}');
+    assert.equal(up.requests[0]!.headers['x-scope-orgid'], 'team-veggie');
   });
 
   it('header mode without label_policy_header cannot enforce a label policy: 400 unsupported_policy, nothing sent', async () => {

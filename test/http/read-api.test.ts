@@ -284,20 +284,20 @@ describe('endpoint policy table', () => {
 });
 
 describe('parameters', () => {
-  it('Thanos parameters are forwarded; stats is stripped by default', async () => {
+  it('Thanos parameters are forwarded; stats and analyze (timings) are stripped by default', async () => {
     await request(app()).post('/api/v1/query?dedup=true&partial_response=false')
       .type('form').send('query=up&stats=all&max_source_resolution=5m&replicaLabels[]=replica&engine=thanos&analyze=true')
       .set('Authorization', ALICE).expect(200);
     assert.deepEqual(pairs(up.requests[0]!.body), [
-      ['query', 'E[team-fruit](up)'], ['max_source_resolution', '5m'], ['replicaLabels[]', 'replica'], ['engine', 'thanos'], ['analyze', 'true'],
+      ['query', 'E[team-fruit](up)'], ['max_source_resolution', '5m'], ['replicaLabels[]', 'replica'], ['engine', 'thanos'],
       ['dedup', 'true'], ['partial_response', 'false'],
     ]);
   });
-  it('enforce.allow_stats forwards stats', async () => {
+  it('enforce.allow_stats forwards stats and analyze', async () => {
     await request(app((c) => {
       c.enforce.allow_stats = true;
-    })).get('/api/v1/query_range?query=up&stats=all').set('Authorization', ALICE).expect(200);
-    assert.deepEqual(pairs(up.requests[0]!.query), [['query', 'E[team-fruit](up)'], ['stats', 'all']]);
+    })).get('/api/v1/query_range?query=up&stats=all&analyze=true').set('Authorization', ALICE).expect(200);
+    assert.deepEqual(pairs(up.requests[0]!.query), [['query', 'E[team-fruit](up)'], ['stats', 'all'], ['analyze', 'true']]);
   });
   it('storeMatch[] is enforced, never forwarded as sent; dropped where no PromQL is read', async () => {
     await request(app()).get('/api/v1/query?query=up&storeMatch[]=%7Btenant%3D%22team-veggie%22%7D').set('Authorization', ALICE).expect(200);
@@ -356,10 +356,32 @@ describe('header tenancy', () => {
     assert.equal(up.requests[0]!.headers['x-scope-orgid'], 'team-fruit|team-veggie');
     assert.deepEqual(pairs(up.requests[0]!.query), [['query', 'E[*](up)']]);
   });
-  it('header mode: filters leave scoping to the upstream (its rules are per tenant)', async () => {
+  it('header mode with X-Scope-OrgID: rules, alerts, metadata and exemplars left to the upstream (Cortex/Mimir scope them per tenant)', async () => {
     const res = await request(app(mode('header'))).get('/api/v1/rules').set('Authorization', ALICE).expect(200);
     assert.deepEqual(res.body, RULES);
     assert.equal(up.requests[0]!.headers['x-scope-orgid'], 'team-fruit');
+    assert.deepEqual(pairs(up.requests[0]!.query), []);
+    await request(app(mode('header'))).get('/api/v1/query_exemplars?query=up').set('Authorization', ALICE).expect(200);
+    assert.deepEqual(pairs(up.requests[1]!.query), [['query', 'E[*](up)']]);
+  });
+  // Red-team finding: Thanos Query scopes none of these by THANOS-TENANT (thanos-io/thanos#8140).
+  it('header mode with THANOS-TENANT: rules, alerts and metadata filtered, exemplars label-enforced, as in label mode', async () => {
+    const a = app(mode('header', 'THANOS-TENANT'));
+    const rules = (await request(a).get('/api/v1/rules').set('Authorization', ALICE).expect(200)).body as Rules;
+    assert.deepEqual(ruleNames(rules), ['FruitDown', 'fruit:rate5m']);
+    assert.deepEqual(alertTenants(rules), ['team-fruit']);
+    assert.deepEqual(pairs(up.requests[0]!.query), [['match[]', '{tenant="team-fruit"}']]);
+    assert.equal(up.requests[0]!.headers['thanos-tenant'], 'team-fruit');
+    const alerts = await request(a).get('/api/v1/alerts').set('Authorization', ALICE).expect(200);
+    assert.deepEqual(alerts.body.data, { alerts: [ALERTS.data.alerts[0]] });
+    const metadata = await request(a).get('/api/v1/metadata').set('Authorization', ALICE).expect(200);
+    assert.deepEqual(Object.keys(metadata.body.data as object), ['fruit_total', 'fruit_weight', 'fruit_ripeness_seconds']);
+    up.requests.length = 0;
+    await request(a).post('/api/v1/query_exemplars').type('form').send({ query: '{__name__=~".+"}' }).set('Authorization', ALICE).expect(200);
+    assert.deepEqual(pairs(up.requests[0]!.body), [['query', 'E[team-fruit]({__name__=~".+"})']]);
+    // The queries Thanos does scope by the header are still only printed.
+    await request(a).get('/api/v1/query?query=up').set('Authorization', ALICE).expect(200);
+    assert.deepEqual(pairs(up.requests[1]!.query), [['query', 'E[*](up)']]);
   });
 });
 

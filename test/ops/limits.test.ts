@@ -75,6 +75,48 @@ describe('range queries: limits.max_points and limits.max_range', () => {
   });
 });
 
+// Red-team finding: count_over_time(up[2h:1ms]) (7.2 million steps per series) passed every
+// limit and cost seconds of upstream CPU per request.
+describe('limits.max_subquery_points', () => {
+  const q = (query: string) => `/api/v1/query?query=${encodeURIComponent(query)}`;
+  const rangeOf = (query: string, start: string, end: string, step: string) => `/api/v1/query_range?query=${encodeURIComponent(query)}&start=${start}&end=${end}&step=${step}`;
+
+  it('default 100,000 steps per series: [2h:1ms] is 400 too_many_points, nothing forwarded; everyday subqueries pass', async () => {
+    const gw = await gateway({});
+    const r = await get(gw.server.url + q('count_over_time(up[2h:1ms])'), token('alice'));
+    assert.equal(r.status, 400);
+    assert.equal(r.body['code'], 'too_many_points');
+    assert.match(String(r.body['error']), /^a subquery evaluates 7,200,000 steps per series \(7200s at a 0\.001s step\), more than limits\.max_subquery_points \(100,000\); use a larger subquery step/);
+    assert.equal(forwarded().length, 0);
+    for (const ok of ['max_over_time(rate(x[5m])[30d:1m])', 'rate(x[5m:1s])', 'max_over_time(x[1d:])']) {
+      assert.equal((await get(gw.server.url + q(ok), token('alice'))).status, 200, ok);
+    }
+    assert.equal(forwarded().length, 3);
+  });
+
+  it('counts the range of the query and of enclosing subqueries (Prometheus widens the inner evaluation by them)', async () => {
+    const gw = await gateway({ extra: 'limits:\n  max_subquery_points: 1000' });
+    // 1000 steps of 1s alone; inside [1h:1m] it is evaluated over 1h + 1000s.
+    assert.equal((await get(gw.server.url + q('max_over_time(x[1000s:1s])'), token('alice'))).status, 200);
+    const nested = await get(gw.server.url + q('max_over_time(max_over_time(x[1000s:1s])[1h:1m])'), token('alice'));
+    assert.equal(nested.body['code'], 'too_many_points');
+    assert.match(String(nested.body['error']), /4,600 steps per series \(4600s at a 1s step\)/);
+    // A range query of 600 s widens it too: (600 + 500) / 1 > 1000.
+    assert.equal((await get(gw.server.url + rangeOf('max_over_time(x[500s:1s])', '0', '400', '10'), token('alice'))).status, 200);
+    const wide = await get(gw.server.url + rangeOf('max_over_time(x[500s:1s])', '0', '600', '10'), token('alice'));
+    assert.equal(wide.body['code'], 'too_many_points', JSON.stringify(wide));
+    assert.match(String(wide.body['error']), /1,100 steps per series \(1100s with the query range at a 1s step\)/);
+    // The same again: a cached validation keeps the subquery spans.
+    assert.equal((await get(gw.server.url + rangeOf('max_over_time(x[500s:1s])', '0', '600', '10'), token('alice'))).body['code'], 'too_many_points');
+    assert.equal(forwarded().length, 2);
+  });
+
+  it('0 turns the check off', async () => {
+    const gw = await gateway({ extra: 'limits:\n  max_subquery_points: 0' });
+    assert.equal((await get(gw.server.url + q('count_over_time(up[2h:1ms])'), token('alice'))).status, 200);
+  });
+});
+
 describe('limits.max_tenants', () => {
   it('a caller reading more tenants than allowed at once gets 400 too_many_tenants and can narrow', async () => {
     const gw = await gateway({ extra: 'limits:\n  max_tenants: 1' });

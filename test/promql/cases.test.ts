@@ -3,7 +3,7 @@
  * `{in}` (prints as the input), or `{in, code}` (refused with that PromQLError code).
  * Defaults: label `tenant`, tenants `['a']` (so `T` = `tenant="a"`), syntax prometheus3,
  * foreign tenants rejected. Rows are grouped by the attack class / syntax form they cover
- * (threat-model.md, promql-enforcement.md).
+ * (docs/security.md).
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';

@@ -16,8 +16,11 @@ import type { AuthProvider } from '../provider.ts';
 /** Message of a 401 with wrong basic credentials. */
 export const MSG_INVALID_BASIC = 'invalid username or password';
 
-/** Checks a password against a bcrypt hash; resolves true on a match. Injected in tests. */
-export type PasswordCompare = (password: string, hash: string) => Promise<boolean>;
+/**
+ * Checks a password against a bcrypt hash; resolves true on a match. `client` (the caller's
+ * address) is the password pool's fairness key. Injected in tests.
+ */
+export type PasswordCompare = (password: string, hash: string, client?: string) => Promise<boolean>;
 
 /**
  * bcryptjs's asynchronous compare, on the event loop in slices (8 concurrent ones stall it for
@@ -52,6 +55,7 @@ function costOf(hash: string): number {
  * @param password decoded basic password (may contain `:`)
  * @param users `config.auth.basic_users`
  * @param compare password check (default {@link bcryptCompare})
+ * @param client the caller's address, passed to `compare` (the password pool's fairness key)
  * @returns the principal (`method: 'basic'`), or `null` when the credentials are wrong or empty
  * @throws whatever `compare` throws (authentication then answers 500 `internal_error`)
  */
@@ -60,14 +64,15 @@ export async function verifyBasicCredentials(
   password: string,
   users: readonly BasicUserEntry[],
   compare: PasswordCompare = bcryptCompare,
+  client?: string,
 ): Promise<Principal | null> {
   if (username.length === 0 || password.length === 0) return null;
   const user = users.find((u) => u.subject === username);
   if (!user) {
-    await compare(password, dummyHash(users[0] ? costOf(users[0].password_hash) : 10));
+    await compare(password, dummyHash(users[0] ? costOf(users[0].password_hash) : 10), client);
     return null;
   }
-  if (!(await compare(password, user.password_hash))) return null;
+  if (!(await compare(password, user.password_hash, client))) return null;
   return principal(user.subject, 'basic', { groups: user.groups });
 }
 
@@ -85,8 +90,8 @@ export interface BasicVerifierOptions {
   now?: () => number;
 }
 
-/** Checks `username`/`password`, resolving the principal or `null`. */
-export type BasicVerifier = (username: string, password: string) => Promise<Principal | null>;
+/** Checks `username`/`password` (from client address `client`), resolving the principal or `null`. */
+export type BasicVerifier = (username: string, password: string, client?: string) => Promise<Principal | null>;
 
 /**
  * A {@link verifyBasicCredentials} with a cache, because bcrypt is deliberately slow and
@@ -120,14 +125,14 @@ export function createBasicVerifier(options: BasicVerifierOptions): BasicVerifie
   });
   const inflight = new Map<string, Promise<Principal | null>>();
 
-  return async function verifyBasic(username: string, password: string): Promise<Principal | null> {
-    if (cache === undefined) return verifyBasicCredentials(username, password, users, compare);
+  return async function verifyBasic(username: string, password: string, client?: string): Promise<Principal | null> {
+    if (cache === undefined) return verifyBasicCredentials(username, password, users, compare, client);
     const id = createHmac('sha256', key).update(`${username}:${password}`, 'utf8').digest('base64');
     const hit = cache.get(id);
     if (hit !== undefined) return hit === false ? null : hit;
     const pending = inflight.get(id);
     if (pending) return pending;
-    const p = verifyBasicCredentials(username, password, users, compare).then((found) => {
+    const p = verifyBasicCredentials(username, password, users, compare, client).then((found) => {
       cache.set(id, found ?? false);
       return found;
     }).finally(() => inflight.delete(id));
@@ -154,7 +159,7 @@ export function basicProvider(verify: BasicVerifier, realm: string, close?: () =
       if (h.kind !== 'basic') return { kind: 'skip' };
       let p: Principal | null;
       try {
-        p = await verify(h.username, h.password);
+        p = await verify(h.username, h.password, input.socket.remoteAddress ?? '');
       } catch (err) {
         if (err instanceof PasswordPoolBusyError) {
           // Not a verdict on the credentials: ask the client to come back (Grafana and

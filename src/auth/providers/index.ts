@@ -48,7 +48,7 @@ export function createProvider(pc: AuthProviderConfig, realm: string, seams: Pro
     case 'basic': {
       // bcrypt runs in worker threads (../password-pool.ts), started on the first check.
       const pool = seams.compare ? undefined : createPasswordPool(seams.passwordPool);
-      const compare = seams.compare ?? ((password: string, hash: string) => (pool as PasswordPool).compare(password, hash));
+      const compare = seams.compare ?? ((password: string, hash: string, client?: string) => (pool as PasswordPool).compare(password, hash, client));
       return basicProvider(createBasicVerifier({
         users: pc.users,
         ttlMs: pc.cache_ttl_ms,
