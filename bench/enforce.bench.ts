@@ -26,7 +26,10 @@
  */
 import { cpus } from 'node:os';
 import { parser } from '@prometheus-io/lezer-promql';
+import type * as AccessModule from '../src/access/index.ts';
+import type * as EnforceModule from '../src/enforce/index.ts';
 import type { EnforceOptions } from '../src/enforce/index.ts';
+import type * as PromQLModule from '../src/promql/index.ts';
 import { CORPUS_DIR, loadRealWorldQueries, type RealWorldQuery } from '../test/kit/corpus.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,9 +39,9 @@ import { join } from 'node:path';
 // ~5 % of a cold enforcement. BENCH_FROM_SRC=1 measures src/ instead.
 const from = process.env.BENCH_FROM_SRC === '1' ? '../src' : '../dist';
 const ext = process.env.BENCH_FROM_SRC === '1' ? 'ts' : 'js';
-const { explainPolicy, tenantList, tenantPolicy } = (await import(`${from}/access/index.${ext}`)) as typeof import('../src/access/index.ts');
-const { Enforcer, enforceQuery, enforceSeriesSelector } = (await import(`${from}/enforce/index.${ext}`)) as typeof import('../src/enforce/index.ts');
-const { parseExpr, printExpr, walk } = (await import(`${from}/promql/index.${ext}`)) as typeof import('../src/promql/index.ts');
+const { explainPolicy, tenantList, tenantPolicy } = (await import(`${from}/access/index.${ext}`)) as typeof AccessModule;
+const { Enforcer, enforceQuery, enforceSeriesSelector } = (await import(`${from}/enforce/index.${ext}`)) as typeof EnforceModule;
+const { parseExpr, printExpr, walk } = (await import(`${from}/promql/index.${ext}`)) as typeof PromQLModule;
 
 /** Hand-written edge cases: offsets and @, subqueries, regex alternations, vector matching, quoting, existing tenant matchers. */
 const TRICKY_QUERIES = [
