@@ -5,7 +5,8 @@
  * (16 connections, BENCH_SECONDS, default 10) on one request shape, stops it with SIGTERM
  * (the profile is written at exit) and prints where the CPU time went:
  *
- * - self time by group: Node's HTTP stack, Express, passport, winston/logform, prom-client,
+ * - self time by group: Node's HTTP stack, Express, passport, pino (the logger), winston/logform
+ *   (the logger before issue #10, for profiles of older trees), prom-client,
  *   promfence's own modules (dist/), lezer, GC, other node_modules, idle;
  * - the top functions by self time (name, file:line).
  *
@@ -49,6 +50,7 @@ export function groupOf(url: string, name: string): string {
     const pkg = m[1] as string;
     if (/^(express|router|body-parser|finalhandler|send|serve-static|type-is|accepts|mime-types|on-finished|content-type|depd|statuses|fresh|range-parser|proxy-addr|forwarded|encodeurl|escape-html|parseurl|qs|cookie|vary|etag|merge-descriptors|path-to-regexp|debug|ms)$/.test(pkg)) return 'express (and its deps)';
     if (/^(winston|logform|safe-stable-stringify|triple-beam|readable-stream|@colors\/colors|fecha|winston-transport|@dabh\/diagnostics|one-time|kuler|stack-trace|async)$/.test(pkg)) return 'winston/logform';
+    if (/^(pino|pino-std-serializers|sonic-boom|thread-stream|atomic-sleep|fast-redact|on-exit-leak-free|quick-format-unescaped|real-require|process-warning)$/.test(pkg)) return 'pino';
     if (/^(passport|passport-strategy|pause|utils-merge)$/.test(pkg)) return 'passport';
     if (/^(prom-client|tdigest|bintrees)$/.test(pkg)) return 'prom-client';
     if (/^@lezer\/|^@prometheus-io\//.test(pkg)) return 'lezer';

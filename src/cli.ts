@@ -1,6 +1,6 @@
 /**
  * The promfence command line: `serve`, `explain`, `check-config`, `hash-token`, `hash-password`.
- * Exit codes: 0 success, 1 error, 2 bad usage (design.md, CLI contract).
+ * Exit codes: 0 success, 1 error, 2 bad usage (README "Quick start", under the commands).
  */
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

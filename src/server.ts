@@ -2,7 +2,7 @@
  * The listeners: owns the node:http server(s), hands each request to the current
  * application, swaps the application atomically on reload, and shuts down gracefully.
  *
- * - Transport-level refusals get the JSON envelope too (design.md: every error is one
+ * - Transport-level refusals get the JSON envelope too (README "Errors": every error is one
  *   envelope): a head larger than `server.max_header_bytes` → 431 `headers_too_large`, an
  *   unparsable request → 400 `bad_request`, a client too slow to send its head → 408
  *   `request_timeout`, a missing Host on HTTP/1.1, an `Expect` other than 100-continue and

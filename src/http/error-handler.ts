@@ -1,6 +1,6 @@
 /**
  * The one place that writes promfence's error responses: the Prometheus JSON envelope with
- * the status and headers of the error table (design.md), exactly once per request.
+ * the status and headers of the error table (README "Errors"), exactly once per request.
  */
 import type { ErrorRequestHandler } from 'express';
 import type { ServerResponse } from 'node:http';

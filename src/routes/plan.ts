@@ -26,7 +26,7 @@ import { parseLabelPolicyHeader } from './label-policy-header.ts';
 
 /**
  * Parameters never forwarded: tenancy controls of other proxies and credentials
- * (threat-model.md invariant 5). (Thanos's `storeMatch[]` is not here: it is enforced like
+ * (docs/security.md invariant 5). (Thanos's `storeMatch[]` is not here: it is enforced like
  * `match[]` and forwarded enforced, see below.)
  */
 export const STRIPPED_PARAMS: readonly string[] = ['extra_label', 'extra_label[]', 'extra_filters', 'extra_filters[]', 'access_token'];

@@ -2,7 +2,7 @@
  * The upstream client (framework-free, node:http/https): one per named upstream, with its
  * base URL parsed once, its credential header built once and a keep-alive agent.
  *
- * It sends exactly what a {@link ForwardPlan} says (threat-model.md invariants 1 and 5):
+ * It sends exactly what a {@link ForwardPlan} says (docs/security.md invariants 1 and 5):
  * - path: the upstream's path prefix + the plan's canonical path
  *   (`http://mimir/prometheus` → `/prometheus/api/v1/query`);
  * - GET/DELETE: the query string re-encoded from the plan's parameters; POST without a

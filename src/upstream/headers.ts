@@ -1,5 +1,5 @@
 /**
- * Header policy of the upstream exchange, in one file (threat-model.md invariant 5):
+ * Header policy of the upstream exchange, in one file (docs/security.md invariant 5):
  *
  * - requests: an allow-list of client headers ({@link FORWARDED_CLIENT_HEADERS}); everything
  *   else, including `Authorization`, `Cookie`, `X-Scope-OrgID`, `THANOS-TENANT`,

@@ -1,5 +1,5 @@
 /**
- * The relay: writes one upstream answer to the client, or refuses it (threat-model.md
+ * The relay: writes one upstream answer to the client, or refuses it (docs/security.md
  * invariant 3: never a pass-through, never an empty 200). Three modes (src/routes/types.ts
  * `ResponseMode`):
  *
