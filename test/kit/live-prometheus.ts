@@ -137,7 +137,12 @@ export async function startLivePrometheus(): Promise<LivePrometheus> {
     const alerts = await json(`${url}/api/v1/alerts`);
     const meta = await json(`${url}/api/v1/metadata`);
     const firing = ((alerts?.data as { alerts?: Array<{ state: string }> } | undefined)?.alerts ?? []).filter((a) => a.state === 'firing').length;
-    if (firing >= FIRING_ALERTS && Object.keys((meta?.data as object | undefined) ?? {}).length > 0) return { url, exporterUrl, stop };
+    if (firing >= FIRING_ALERTS && Object.keys((meta?.data as object | undefined) ?? {}).length > 0) {
+      // Tests ask for ranges ending at the current whole second: when the first scrape was
+      // less than a second ago, that end precedes every sample and answers are empty.
+      await new Promise((r) => setTimeout(r, 1100));
+      return { url, exporterUrl, stop };
+    }
     await new Promise((r) => setTimeout(r, 200));
   }
   await stop();
