@@ -47,16 +47,9 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
     void gateway.reload('SIGHUP');
   };
   process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals | 'primary'>((resolve) => {
-    const on = (s: NodeJS.Signals | 'primary') => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(s);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
+  const signal = await stopSignal((stop) => {
     // A cluster worker: the primary asks for reloads and the shutdown over IPC.
-    worker?.listen({ reload: (source) => gateway.reload(`${source} (primary)`), shutdown: () => on('primary') });
+    worker?.listen({ reload: (source) => gateway.reload(`${source} (primary)`), shutdown: () => stop('primary') });
   });
   logger.info('shutting down', { signal, drain_timeout_ms: gateway.config.server.shutdown_timeout_ms, inflight: gateway.server.inflight });
   const force = (s: NodeJS.Signals) => {
@@ -98,15 +91,7 @@ async function servePrimary(config: Config, opts: { config: string }, io: Comman
     void primary.reload('SIGHUP');
   };
   process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const on = (s: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      resolve(s);
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
+  const signal = await stopSignal();
   logger.info('shutting down every worker', { signal, drain_timeout_ms: config.server.shutdown_timeout_ms });
   const force = () => void primary.shutdown();
   process.on('SIGINT', force);
@@ -117,4 +102,21 @@ async function servePrimary(config: Config, opts: { config: string }, io: Comman
   process.off('SIGTERM', force);
   logger.info('stopped');
   return EXIT_OK;
+}
+
+/**
+ * Resolves with the first SIGINT or SIGTERM (its listeners then removed), or with `'primary'`
+ * when `also` calls its `stop` (a cluster worker told to stop over IPC).
+ */
+function stopSignal(also?: (stop: (why: 'primary') => void) => void): Promise<NodeJS.Signals | 'primary'> {
+  return new Promise((resolve) => {
+    const on = (s: NodeJS.Signals | 'primary') => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      resolve(s);
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+    also?.(on);
+  });
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { killGroup, spawnWatched } from '../../scripts/demo-process.ts';
 import { findFreePort, requirePrometheus } from '../kit/prometheus.ts';
+import { cannedResponder, startUpstream, type RecordingUpstream } from '../http/kit.ts';
 import { loadConfig, parseConfig } from '../../src/config/load.ts';
 import type { Config } from '../../src/config/types.ts';
 import type { Logger } from '../../src/observability/logger.ts';
@@ -177,4 +178,29 @@ export async function startScrapingPrometheus(targets: readonly string[]): Promi
     await new Promise((r) => setTimeout(r, 200));
   }
   return { url, query, stop };
+}
+
+/** A recording upstream that holds every request whose query contains `slow` until {@link HoldingUpstream.release}. */
+export interface HoldingUpstream {
+  readonly upstream: RecordingUpstream;
+  /** Requests held so far and not released. */
+  held(): number;
+  /** Answers every held request (canned answers). */
+  release(): void;
+}
+
+/** Starts a {@link HoldingUpstream} (canned answers for everything else). */
+export async function startHoldingUpstream(): Promise<HoldingUpstream> {
+  const held: Array<() => void> = [];
+  const upstream = await startUpstream((req, res, rec) => {
+    if (rec.query.includes('slow')) held.push(() => cannedResponder(req, res, rec));
+    else cannedResponder(req, res, rec);
+  });
+  return {
+    upstream,
+    held: () => held.length,
+    release: () => {
+      for (const h of held.splice(0)) h();
+    },
+  };
 }

@@ -6,22 +6,20 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { cannedResponder, startUpstream, waitFor, type RecordingUpstream } from '../http/kit.ts';
+import { waitFor, type RecordingUpstream } from '../http/kit.ts';
 import { spawnPromfence } from '../kit/promfence-process.ts';
-import { configDir, get, opsYaml } from './kit.ts';
+import { configDir, get, opsYaml, startHoldingUpstream, type HoldingUpstream } from './kit.ts';
 
 const TOKEN = 'alice-real-token';
+let holding: HoldingUpstream;
 let up: RecordingUpstream;
-const held: Array<() => void> = [];
 
 before(async () => {
-  up = await startUpstream((req, res, rec) => {
-    if (rec.query.includes('slow')) held.push(() => cannedResponder(req, res, rec));
-    else cannedResponder(req, res, rec);
-  });
+  holding = await startHoldingUpstream();
+  up = holding.upstream;
 });
 after(async () => {
-  for (const h of held.splice(0)) h();
+  holding.release();
   await up.close();
 });
 
@@ -45,7 +43,7 @@ describe('SIGTERM', () => {
       assert.match(String(ready.body['error']), /shutting down/);
       await assert.rejects(fetch(`${p.url}/-/healthy`), 'the public listener no longer accepts');
 
-      for (const h of held.splice(0)) h();
+      holding.release();
       const res = await inflight;
       assert.equal(res.status, 200);
       assert.match(res.text, /"success"/);
@@ -68,7 +66,7 @@ describe('SIGTERM', () => {
       assert.equal(await p.exited, 0);
       assert.equal(await inflight, 'cut');
     } finally {
-      for (const h of held.splice(0)) h();
+      holding.release();
       await p.stop();
       cfg.remove();
     }

@@ -9,23 +9,21 @@ import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.ts';
 import { workerCount } from '../../src/cluster.ts';
-import { cannedResponder, startUpstream, waitFor, type RecordingUpstream } from '../http/kit.ts';
+import { waitFor, type RecordingUpstream } from '../http/kit.ts';
 import { spawnPromfence } from '../kit/promfence-process.ts';
-import { configDir, get, opsYaml, scrape, valueOf } from './kit.ts';
+import { configDir, get, opsYaml, scrape, valueOf, startHoldingUpstream, type HoldingUpstream } from './kit.ts';
 
 const ALICE = 'alice-worker-token';
 const BOB = 'bob-worker-token';
+let holding: HoldingUpstream;
 let up: RecordingUpstream;
-const held: Array<() => void> = [];
 
 before(async () => {
-  up = await startUpstream((req, res, rec) => {
-    if (rec.query.includes('slow')) held.push(() => cannedResponder(req, res, rec));
-    else cannedResponder(req, res, rec);
-  });
+  holding = await startHoldingUpstream();
+  up = holding.upstream;
 });
 after(async () => {
-  for (const h of held.splice(0)) h();
+  holding.release();
   await up.close();
 });
 
@@ -91,12 +89,12 @@ describe('server.workers', () => {
 
       // SIGTERM: a slow request in flight completes, every worker stops, exit 0.
       const slow = getOnNewConnection(`${p.url}/api/v1/query?query=slow`, ALICE);
-      await waitFor(() => held.length === 1, 20_000);
+      await waitFor(() => holding.held() === 1, 20_000);
       p.signal('SIGTERM');
       await waitFor(() => p.lines.filter((l) => l['msg'] === 'shutting down').length === 2, 20_000);
       const ready = await get(`${internal}/-/ready`);
       assert.equal(ready.status, 503);
-      for (const h of held.splice(0)) h();
+      holding.release();
       assert.equal(await slow, 200);
       assert.equal(await p.exited, 0);
       assert.equal(p.lines.filter((l) => l['msg'] === 'stopped').length, 3, 'two workers and the primary');
