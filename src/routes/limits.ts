@@ -113,22 +113,32 @@ export const DEFAULT_SUBQUERY_STEP_MS = 60_000;
  * by every enclosing subquery's range and, in a range query, by `end - start`
  * (promql/engine.go, the evaluator of `SubqueryExpr`); so each subquery's steps per series are
  * `(window + span) / step` (src/enforce `SubquerySpan`). A subquery without a step counts
- * {@link DEFAULT_SUBQUERY_STEP_MS}.
+ * {@link DEFAULT_SUBQUERY_STEP_MS}. The bound is on the sum over the query's subqueries: a
+ * query of 40 subqueries each just under the limit cost Prometheus 40 times one (red-team
+ * finding: `E + E + …` of 97,200 steps each held its query slots for 40 s).
  *
  * @param spans the query's subqueries (`Prepared.subqueries`)
  * @param maxPoints the limit; 0 = no check
  * @param windowMs `end - start` of a range query, ms (0 for an instant query)
- * @throws HttpError 400 `too_many_points` naming the subquery's span and step
+ * @throws HttpError 400 `too_many_points` with the total and the largest subquery's span and step
  */
 export function checkSubqueries(spans: readonly SubquerySpan[], maxPoints: number, windowMs = 0): void {
-  if (maxPoints <= 0) return;
+  if (maxPoints <= 0 || spans.length === 0) return;
+  let total = 0;
+  let largest = { points: -1, seconds: 0, step: 0 };
   for (const s of spans) {
     const step = s.stepMs ?? DEFAULT_SUBQUERY_STEP_MS;
     const points = Math.floor((windowMs + s.spanMs) / step);
-    if (points > maxPoints) {
-      throw new HttpError('too_many_points', `a subquery evaluates ${points.toLocaleString('en-US')} steps per series (${(windowMs + s.spanMs) / 1000}s${windowMs > 0 ? ' with the query range' : ''} at a ${step / 1000}s step), more than limits.max_subquery_points (${maxPoints.toLocaleString('en-US')}); use a larger subquery step or a shorter range`);
-    }
+    total += points;
+    if (points > largest.points) largest = { points, seconds: (windowMs + s.spanMs) / 1000, step: step / 1000 };
   }
+  if (total <= maxPoints) return;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const span = `${largest.seconds}s${windowMs > 0 ? ' with the query range' : ''} at a ${largest.step}s step`;
+  const what = spans.length === 1
+    ? `a subquery evaluates ${n(total)} steps per series (${span})`
+    : `the query's ${spans.length} subqueries evaluate ${n(total)} steps per series together (the largest ${n(largest.points)}: ${span})`;
+  throw new HttpError('too_many_points', `${what}, more than limits.max_subquery_points (${n(maxPoints)}); use a larger subquery step, a shorter range or fewer subqueries`);
 }
 
 /**

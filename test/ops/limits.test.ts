@@ -86,7 +86,7 @@ describe('limits.max_subquery_points', () => {
     const r = await get(gw.server.url + q('count_over_time(up[2h:1ms])'), token('alice'));
     assert.equal(r.status, 400);
     assert.equal(r.body['code'], 'too_many_points');
-    assert.match(String(r.body['error']), /^a subquery evaluates 7,200,000 steps per series \(7200s at a 0\.001s step\), more than limits\.max_subquery_points \(100,000\); use a larger subquery step/);
+    assert.match(String(r.body['error']), /^a subquery evaluates 7,200,000 steps per series \(7200s at a 0\.001s step\), more than limits\.max_subquery_points \(100,000\); use a larger subquery step, a shorter range or fewer subqueries$/);
     assert.equal(forwarded().length, 0);
     for (const ok of ['max_over_time(rate(x[5m])[30d:1m])', 'rate(x[5m:1s])', 'max_over_time(x[1d:])']) {
       assert.equal((await get(gw.server.url + q(ok), token('alice'))).status, 200, ok);
@@ -100,7 +100,7 @@ describe('limits.max_subquery_points', () => {
     assert.equal((await get(gw.server.url + q('max_over_time(x[1000s:1s])'), token('alice'))).status, 200);
     const nested = await get(gw.server.url + q('max_over_time(max_over_time(x[1000s:1s])[1h:1m])'), token('alice'));
     assert.equal(nested.body['code'], 'too_many_points');
-    assert.match(String(nested.body['error']), /4,600 steps per series \(4600s at a 1s step\)/);
+    assert.match(String(nested.body['error']), /^the query's 2 subqueries evaluate 4,660 steps per series together \(the largest 4,600: 4600s at a 1s step\)/);
     // A range query of 600 s widens it too: (600 + 500) / 1 > 1000.
     assert.equal((await get(gw.server.url + rangeOf('max_over_time(x[500s:1s])', '0', '400', '10'), token('alice'))).status, 200);
     const wide = await get(gw.server.url + rangeOf('max_over_time(x[500s:1s])', '0', '600', '10'), token('alice'));
@@ -109,6 +109,16 @@ describe('limits.max_subquery_points', () => {
     // The same again: a cached validation keeps the subquery spans.
     assert.equal((await get(gw.server.url + rangeOf('max_over_time(x[500s:1s])', '0', '600', '10'), token('alice'))).body['code'], 'too_many_points');
     assert.equal(forwarded().length, 2);
+  });
+
+  it('bounds the sum over the subqueries of a query: many subqueries each under the limit are refused together', async () => {
+    const gw = await gateway({ extra: 'limits:\n  max_subquery_points: 1000' });
+    const one = 'max_over_time(x[600s:1s])';
+    assert.equal((await get(gw.server.url + q(one), token('alice'))).status, 200);
+    const two = await get(gw.server.url + q(`${one} + ${one}`), token('alice'));
+    assert.equal(two.body['code'], 'too_many_points', JSON.stringify(two));
+    assert.match(String(two.body['error']), /^the query's 2 subqueries evaluate 1,200 steps per series together \(the largest 600: 600s at a 1s step\)/);
+    assert.equal(forwarded().length, 1);
   });
 
   it('0 turns the check off', async () => {
