@@ -10,9 +10,16 @@
  *   worker's registry with prom-client's `AggregatorRegistry` (counters and histograms
  *   summed; gauges per their `aggregator`), plus `promfence_workers`; `/-/ready` is 200 while
  *   every worker reports ready; `POST /-/reload` reloads every worker;
- * - passes SIGHUP (and `server.watch_config` changes) on as a reload of every worker: it
- *   validates the file first, then each worker loads it and swaps its application, and the
- *   reload succeeds when every worker's did;
+ * - owns the configuration: it reads and validates the file, numbers each accepted text (a
+ *   generation) and hands that exact text to the workers — to a new worker when it starts
+ *   (never the file as it is on disk then), to every worker on a reload. SIGHUP, `POST
+ *   /-/reload` and `server.watch_config` reload every worker; the reload succeeds when every
+ *   worker's did. A worker that fails or does not answer while others applied the new
+ *   generation is replaced (its replacement starts with it); when none applied it, the
+ *   previous generation stays. A worker that reports another generation than the primary's
+ *   (a reload that raced its start) is sent the current one again, and `/-/ready` is 503
+ *   until every worker runs it (red-team finding: a replacement worker that missed a reload
+ *   kept accepting a revoked token);
  * - on SIGINT/SIGTERM asks every worker to shut down gracefully (readiness 503, drain up to
  *   `server.shutdown_timeout`), waits for them, and exits 0; a second signal cuts the
  *   remaining connections at once.
@@ -32,9 +39,11 @@ import { watchFile, type FileWatch } from './runtime.ts';
 
 /** Messages between the primary and a worker (IPC, `process.send`). */
 export type ClusterMessage =
-  | { readonly type: 'promfence:ready'; readonly state: ReadyState }
-  | { readonly type: 'promfence:reload'; readonly id: number; readonly source: string }
-  | { readonly type: 'promfence:reloaded'; readonly id: number; readonly result: ReloadResult }
+  | { readonly type: 'promfence:ready'; readonly state: ReadyState; readonly generation: number }
+  | { readonly type: 'promfence:config?' }
+  | { readonly type: 'promfence:config'; readonly generation: number; readonly text: string }
+  | { readonly type: 'promfence:reload'; readonly id: number; readonly source: string; readonly generation: number; readonly text: string }
+  | { readonly type: 'promfence:reloaded'; readonly id: number; readonly result: ReloadResult; readonly generation: number }
   | { readonly type: 'promfence:shutdown' };
 
 /** How long the primary waits for every worker to answer a reload, ms. */
@@ -61,8 +70,10 @@ function isMessage(m: unknown): m is ClusterMessage {
 /** Options of {@link runPrimary}. */
 export interface PrimaryOptions {
   readonly logger: Logger;
-  /** Loads and validates the configuration file (a reload); rejects with a ConfigError. */
-  readonly load: () => Promise<Config>;
+  /** Loads and validates the configuration file (a reload): the configuration and its text; rejects with a ConfigError. */
+  readonly load: () => Promise<{ readonly config: Config; readonly text: string }>;
+  /** The text of `config` (what the workers start with). */
+  readonly text: string;
   /** The configuration file (`server.watch_config`). */
   readonly configPath: string;
   /** Worker processes to run (≥ 2). */
@@ -82,7 +93,7 @@ export interface RunningPrimary {
 /**
  * Starts the workers and waits until each one listens.
  *
- * @param config the validated configuration (the workers load the same file themselves)
+ * @param config the validated configuration (the workers parse the same text, `opts.text`)
  * @param opts logger, loader, configuration path, worker count
  * @throws Error when a worker exits before it listens (its own error is on stderr), or the
  *   internal listener cannot listen
@@ -90,17 +101,41 @@ export interface RunningPrimary {
 export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<RunningPrimary> {
   const { logger } = opts;
   let applied = config;
+  /** The accepted configuration text and its number: what every worker must run. */
+  let current = { generation: 1, text: opts.text };
   let stopping = false;
-  const ready = new Map<number, { state: ReadyState; at: number }>();
+  const ready = new Map<number, { state: ReadyState; at: number; generation: number }>();
   const pendingReloads = new Map<number, { results: Map<number, ReloadResult>; expect: Set<number>; done: () => void }>();
+  /** Workers being brought up to the current generation (a sync reload in flight), by reload id. */
+  const syncing = new Map<number, number>();
+  /** Workers asked to shut down and be replaced (they missed a generation). */
+  const replacing = new Set<number>();
+  /**
+   * Workers that asked for their configuration, so listen to the primary: a message sent to a
+   * worker still loading its modules would be lost. One forked later asks for the current
+   * generation itself.
+   */
+  const attached = new Set<number>();
   let nextReload = 1;
 
   const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
 
   const onMessage = (worker: Worker, message: unknown): void => {
     if (!isMessage(message)) return;
-    if (message.type === 'promfence:ready') ready.set(worker.id, { state: message.state, at: Date.now() });
-    else if (message.type === 'promfence:reloaded') {
+    if (message.type === 'promfence:ready') {
+      ready.set(worker.id, { state: message.state, at: Date.now(), generation: message.generation });
+      sync(worker, message.generation);
+    } else if (message.type === 'promfence:config?') {
+      attached.add(worker.id);
+      send(worker, { type: 'promfence:config', generation: current.generation, text: current.text });
+    } else if (message.type === 'promfence:reloaded') {
+      const r = ready.get(worker.id);
+      if (message.result.ok && r !== undefined) r.generation = message.generation;
+      if (syncing.get(message.id) === worker.id) {
+        syncing.delete(message.id);
+        if (!message.result.ok) logger.error('a worker could not load the current configuration', { worker: worker.id, generation: message.generation, errors: message.result.errors });
+        return;
+      }
       const p = pendingReloads.get(message.id);
       if (p === undefined) return;
       p.results.set(worker.id, message.result);
@@ -108,6 +143,18 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
       if (p.expect.size === 0) p.done();
     }
   };
+  const send = (worker: Worker, message: ClusterMessage): void => {
+    if (worker.isConnected()) worker.send(message);
+  };
+  /** Sends the current generation to a worker that reports another one, unless a reload will. */
+  function sync(worker: Worker, generation: number): void {
+    if (generation === current.generation || stopping || pendingReloads.size > 0 || replacing.has(worker.id)) return;
+    for (const w of syncing.values()) if (w === worker.id) return;
+    const id = nextReload++;
+    syncing.set(id, worker.id);
+    logger.warn('a worker runs another configuration generation; sending it the current one', { worker: worker.id, generation, current: current.generation });
+    send(worker, { type: 'promfence:reload', id, source: 'sync', generation: current.generation, text: current.text });
+  }
   cluster.on('message', onMessage);
 
   const fork = (): Worker => cluster.fork({ PROMFENCE_WORKER: '1' });
@@ -137,6 +184,13 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   const exited = new Set<() => void>();
   cluster.on('exit', (w, code, signal) => {
     ready.delete(w.id);
+    attached.delete(w.id);
+    for (const [id, worker] of syncing) if (worker === w.id) syncing.delete(id);
+    if (replacing.delete(w.id) && !stopping) {
+      logger.info('worker replaced: it stopped after missing a configuration generation', { worker: w.id });
+      fork();
+      return;
+    }
     for (const [, p] of pendingReloads) {
       if (p.expect.delete(w.id)) {
         p.results.set(w.id, { ok: false, errors: [`worker ${w.id} exited during the reload`] });
@@ -162,52 +216,66 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
       const r = ready.get(w.id);
       if (r === undefined) return { ready: false, reason: `worker ${w.id} has not reported its readiness yet` };
       if (!r.state.ready) return { ready: false, reason: `worker ${w.id}: ${r.state.reason}` };
+      if (r.generation !== current.generation) return { ready: false, reason: `worker ${w.id} runs configuration generation ${r.generation}, not ${current.generation}` };
       if (Date.now() - r.at > stale) return { ready: false, reason: `worker ${w.id} has not reported its readiness recently` };
     }
     return { ready: true };
   };
 
-  const reloadWorkers = (source: string): Promise<ReloadResult> => {
+  /** Sends one generation to every live worker; resolves with each worker's result (a missing answer is a failure). */
+  const reloadWorkers = (source: string, next: { generation: number; text: string }): Promise<Array<{ worker: Worker; result: ReloadResult }>> => {
     const id = nextReload++;
-    const workers = live();
-    return new Promise<ReloadResult>((resolve) => {
+    const workers = live().filter((w) => attached.has(w.id));
+    return new Promise((resolve) => {
       const results = new Map<number, ReloadResult>();
       const timer = setTimeout(() => finish(), WORKER_RELOAD_TIMEOUT_MS);
       const finish = () => {
         clearTimeout(timer);
         pendingReloads.delete(id);
-        const errors: string[] = [];
-        for (const w of workers) {
-          const r = results.get(w.id) ?? { ok: false, errors: [`worker ${w.id} did not answer within ${WORKER_RELOAD_TIMEOUT_MS} ms`] };
-          if (!r.ok) errors.push(...r.errors.map((e) => `worker ${w.id}: ${e}`));
-        }
-        resolve(errors.length === 0 ? { ok: true } : { ok: false, errors });
+        resolve(workers.map((w) => ({ worker: w, result: results.get(w.id) ?? { ok: false, errors: [`did not answer within ${WORKER_RELOAD_TIMEOUT_MS} ms`] } })));
       };
       pendingReloads.set(id, { results, expect: new Set(workers.map((w) => w.id)), done: finish });
       if (workers.length === 0) return finish();
-      const message: ClusterMessage = { type: 'promfence:reload', id, source };
-      for (const w of workers) w.send(message);
+      for (const w of workers) send(w, { type: 'promfence:reload', id, source, generation: next.generation, text: next.text });
     });
   };
 
   let queue: Promise<unknown> = Promise.resolve();
   const reloadOnce = async (source: string): Promise<ReloadResult> => {
-    let next: Config;
+    let loaded: { config: Config; text: string };
     try {
-      next = await opts.load();
+      loaded = await opts.load();
     } catch (err) {
       const errors = err instanceof Error && 'issues' in err ? [...(err as Error & { issues: readonly string[] }).issues] : [err instanceof Error ? err.message : String(err)];
       logger.error('configuration reload failed; the previous configuration keeps running', { source, errors });
       return { ok: false, errors };
     }
-    const result = await reloadWorkers(source);
-    if (result.ok) {
-      applied = next;
-      logger.info('configuration reloaded by every worker', { source, workers: opts.workers });
-    } else {
-      logger.error('configuration reload failed in a worker', { source, errors: result.errors });
+    const next = { generation: current.generation + 1, text: loaded.text };
+    const results = await reloadWorkers(source, next);
+    const failed = results.filter((r) => !r.result.ok);
+    const errors = failed.flatMap((r) => (r.result.ok ? [] : r.result.errors).map((e) => `worker ${r.worker.id}: ${e}`));
+    if (failed.length === 0) {
+      current = next;
+      applied = loaded.config;
+      logger.info('configuration reloaded by every worker', { source, workers: opts.workers, generation: next.generation });
+      return { ok: true };
     }
-    return result;
+    if (failed.length === results.length) {
+      // No worker runs it: the previous generation stays everywhere (a worker that applies it
+      // late is sent the previous one again).
+      logger.error('configuration reload failed in every worker; the previous configuration keeps running', { source, errors });
+      return { ok: false, errors };
+    }
+    // Some workers run the new generation: it becomes the current one, and the workers that
+    // failed are replaced (their replacements start with it) rather than left on the old one.
+    current = next;
+    applied = loaded.config;
+    for (const { worker } of failed) {
+      replacing.add(worker.id);
+      send(worker, { type: 'promfence:shutdown' });
+    }
+    logger.error('configuration reload failed in some workers; they are being replaced with workers that start with the new configuration', { source, errors, generation: next.generation });
+    return { ok: false, partial: true, errors: [...errors, `the new configuration runs in ${results.length - failed.length} of ${results.length} workers; the others are being replaced (/-/ready is 503 until every worker runs it)`] };
   };
   const reload = (source: string): Promise<ReloadResult> => {
     const r = queue.then(() => reloadOnce(source));
@@ -275,31 +343,61 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   };
 }
 
-/** What a worker's gateway needs of the cluster: readiness reports and reload/shutdown requests from the primary. */
+/** What a worker's gateway needs of the cluster: its configuration, readiness reports, and reload/shutdown requests from the primary. */
 export interface WorkerChannel {
-  /** Reports this worker's readiness to the primary. */
+  /** The configuration text the primary runs now (asked once, at start). */
+  configuration(): Promise<string>;
+  /** Reports this worker's readiness (and the configuration generation it runs) to the primary. */
   ready(state: ReadyState): void;
-  /** Handles the primary's requests: `reload` answers with the result; `shutdown` once. */
-  listen(handlers: { reload: (source: string) => Promise<ReloadResult>; shutdown: () => void }): void;
+  /**
+   * Handles the primary's requests: `reload` loads the given text and answers with the
+   * result; `shutdown` once. Requests that arrived before this call are handled now, in order.
+   */
+  listen(handlers: { reload: (source: string, text: string) => Promise<ReloadResult>; shutdown: () => void }): void;
 }
 
 /**
  * The channel of a worker process to its primary (`process.send`); undefined outside a
- * cluster worker.
+ * cluster worker. Listens at once: a reload sent while the worker starts waits for
+ * {@link WorkerChannel.listen} instead of being lost; reloads run one at a time.
  */
 export function workerChannel(): WorkerChannel | undefined {
   if (!cluster.isWorker || process.send === undefined) return undefined;
   const send = (m: ClusterMessage) => {
     if (process.connected) process.send?.(m);
   };
-  return {
-    ready: (state) => send({ type: 'promfence:ready', state }),
-    listen(handlers) {
-      process.on('message', (m: unknown) => {
-        if (!isMessage(m)) return;
-        if (m.type === 'promfence:reload') void handlers.reload(m.source).then((result) => send({ type: 'promfence:reloaded', id: m.id, result }));
-        else if (m.type === 'promfence:shutdown') handlers.shutdown();
+  let generation = 0;
+  let handlers: Parameters<WorkerChannel['listen']>[0] | undefined;
+  const early: ClusterMessage[] = [];
+  let answerConfiguration: ((m: { generation: number; text: string }) => void) | undefined;
+  let chain: Promise<unknown> = Promise.resolve();
+  const handle = (m: ClusterMessage, h: NonNullable<typeof handlers>): void => {
+    if (m.type === 'promfence:reload') {
+      chain = chain.then(async () => {
+        const result = await h.reload(m.source, m.text);
+        if (result.ok) generation = m.generation;
+        send({ type: 'promfence:reloaded', id: m.id, result, generation: m.generation });
       });
+    } else if (m.type === 'promfence:shutdown') h.shutdown();
+  };
+  process.on('message', (m: unknown) => {
+    if (!isMessage(m)) return;
+    if (m.type === 'promfence:config') {
+      generation = m.generation;
+      answerConfiguration?.(m);
+      answerConfiguration = undefined;
+    } else if (handlers === undefined) early.push(m);
+    else handle(m, handlers);
+  });
+  return {
+    configuration: () => new Promise<string>((resolve) => {
+      answerConfiguration = (m) => resolve(m.text);
+      send({ type: 'promfence:config?' });
+    }),
+    ready: (state) => send({ type: 'promfence:ready', state, generation }),
+    listen(h) {
+      handlers = h;
+      for (const m of early.splice(0)) handle(m, h);
     },
   };
 }

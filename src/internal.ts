@@ -20,7 +20,12 @@ import type { Logger } from './observability/logger.ts';
 import type { ReadyState } from './observability/readiness.ts';
 
 /** The outcome of a reload attempt. */
-export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly errors: readonly string[] };
+/**
+ * The result of a reload. `partial`: a cluster where some workers run the new configuration
+ * and the others are being replaced (src/cluster.ts); otherwise a failure left the previous
+ * configuration running everywhere.
+ */
+export type ReloadResult = { readonly ok: true } | { readonly ok: false; readonly errors: readonly string[]; readonly partial?: boolean };
 
 /** What the internal listener serves. */
 export interface InternalDeps {
@@ -81,7 +86,7 @@ export function internalHandler(deps: InternalDeps): http.RequestListener {
         res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(body) });
         res.end(body);
       } else {
-        sendError(res, new HttpError('reload_failed', `configuration not reloaded (the previous one keeps running): ${r.errors.join('; ')}`));
+        sendError(res, new HttpError('reload_failed', `${r.partial === true ? 'configuration reloaded in part' : 'configuration not reloaded (the previous one keeps running)'}: ${r.errors.join('; ')}`));
       }
     }, () => sendError(res, new HttpError('internal_error', 'reload failed unexpectedly; see the promfence log')));
   };

@@ -4,6 +4,7 @@
  * cluster's primary (src/cluster.ts) and each worker runs this same command.
  */
 import cluster from 'node:cluster';
+import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/types.ts';
 import { createLogger } from '../observability/logger.ts';
 import type { RunningGateway } from '../runtime.ts';
@@ -22,22 +23,34 @@ import { EXIT_ERROR, EXIT_OK, type CommandIO } from './io.ts';
  */
 export async function serveCommand(opts: { config: string }, io: CommandIO): Promise<number> {
   let config: Config;
-  const { loadConfig } = await import('../config/load.ts');
+  let text: string;
+  const { loadConfigFile, parseConfig } = await import('../config/load.ts');
+  const { workerChannel, workerCount } = await import('../cluster.ts');
+  // A cluster worker runs the text its primary accepted (src/cluster.ts), never the file as
+  // it is on disk when the worker starts; relative `_file` paths stay relative to the file.
+  const worker = workerChannel();
+  const baseDir = dirname(resolve(opts.config));
   try {
-    config = await loadConfig(opts.config);
+    if (worker !== undefined) {
+      text = await worker.configuration();
+      config = parseConfig(text, { baseDir });
+    } else {
+      ({ config, text } = await loadConfigFile(opts.config));
+    }
   } catch (err) {
     io.stderr.write(`promfence: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
   }
   const logger = createLogger(config.log.level);
-  const { workerChannel, workerCount } = await import('../cluster.ts');
   const workers = workerCount(config.server.workers);
-  if (workers > 1 && cluster.isPrimary) return servePrimary(config, opts, io, workers);
-  const worker = workerChannel();
+  if (workers > 1 && cluster.isPrimary) return servePrimary(config, text, opts, io, workers);
   const { runGateway } = await import('../runtime.ts');
+  // A worker reloads the text the primary sent with the reload; a single process, the file.
+  let latest = text;
+  const load = worker === undefined ? async () => (await loadConfigFile(opts.config)).config : () => Promise.resolve(parseConfig(latest, { baseDir }));
   let gateway: RunningGateway;
   try {
-    gateway = await runGateway(config, { logger, configPath: opts.config, load: () => loadConfig(opts.config), ...(worker === undefined ? {} : { worker }) });
+    gateway = await runGateway(config, { logger, configPath: opts.config, load, ...(worker === undefined ? {} : { worker }) });
   } catch (err) {
     io.stderr.write(`promfence: cannot listen on ${config.server.listen}${config.server.internal_listen === undefined ? '' : ` or ${config.server.internal_listen}`}: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;
@@ -49,7 +62,13 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
   process.on('SIGHUP', onHup);
   const signal = await stopSignal((stop) => {
     // A cluster worker: the primary asks for reloads and the shutdown over IPC.
-    worker?.listen({ reload: (source) => gateway.reload(`${source} (primary)`), shutdown: () => stop('primary') });
+    worker?.listen({
+      reload: (source, next) => {
+        latest = next;
+        return gateway.reload(`${source} (primary)`);
+      },
+      shutdown: () => stop('primary'),
+    });
   });
   logger.info('shutting down', { signal, drain_timeout_ms: gateway.config.server.shutdown_timeout_ms, inflight: gateway.server.inflight });
   const force = (s: NodeJS.Signals) => {
@@ -76,12 +95,12 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
  * @returns 0 after a signal-triggered shutdown, 1 when a worker or the internal listener
  *   could not start
  */
-async function servePrimary(config: Config, opts: { config: string }, io: CommandIO, workers: number): Promise<number> {
+async function servePrimary(config: Config, text: string, opts: { config: string }, io: CommandIO, workers: number): Promise<number> {
   const logger = createLogger(config.log.level);
-  const [{ runPrimary }, { loadConfig }] = await Promise.all([import('../cluster.ts'), import('../config/load.ts')]);
+  const [{ runPrimary }, { loadConfigFile }] = await Promise.all([import('../cluster.ts'), import('../config/load.ts')]);
   let primary: Awaited<ReturnType<typeof runPrimary>>;
   try {
-    primary = await runPrimary(config, { logger, load: () => loadConfig(opts.config), configPath: opts.config, workers });
+    primary = await runPrimary(config, { logger, load: () => loadConfigFile(opts.config), text, configPath: opts.config, workers });
   } catch (err) {
     io.stderr.write(`promfence: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;

@@ -107,6 +107,16 @@ function substituteTree(value: unknown, path: PropertyKey[], env: SecretSources[
  *   {@link MAX_CONFIG_BYTES}, or is invalid
  */
 export async function loadConfig(path: string, env: SecretSources['env'] = process.env): Promise<Config> {
+  return (await loadConfigFile(path, env)).config;
+}
+
+/**
+ * {@link loadConfig}, also returning the text it parsed (a cluster's primary hands that exact
+ * text to its workers, src/cluster.ts).
+ *
+ * @throws ConfigError as {@link loadConfig}
+ */
+export async function loadConfigFile(path: string, env: SecretSources['env'] = process.env): Promise<{ readonly config: Config; readonly text: string }> {
   const abs = resolve(path);
   let text: string;
   try {
@@ -118,5 +128,5 @@ export async function loadConfig(path: string, env: SecretSources['env'] = proce
   if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
     throw new ConfigError([`config: ${JSON.stringify(abs)} is larger than ${MAX_CONFIG_BYTES} bytes`]);
   }
-  return parseConfig(text, { baseDir: dirname(abs), env });
+  return { config: parseConfig(text, { baseDir: dirname(abs), env }), text };
 }

@@ -25,6 +25,8 @@ export interface PromfenceProcess {
   readonly exited: Promise<number | null>;
   /** Sends a signal to the promfence (node) process. */
   signal(sig: NodeJS.Signals): void;
+  /** PIDs of the promfence process's children (a cluster's workers). */
+  children(): number[];
   /** Waits for a log line matching `pred` (fails after `ms`). */
   waitForLine(pred: (l: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
   /** SIGTERM, then SIGKILL to the group after 10 s; resolves once it exited. */
@@ -117,6 +119,15 @@ export async function spawnPromfence(configPath: string, opts: { expectInternal?
         const pid = childPid(child);
         if (pid === undefined) throw new Error('promfence process not found under its watchdog');
         process.kill(pid, sig);
+      },
+      children() {
+        const pid = childPid(child);
+        if (pid === undefined) return [];
+        try {
+          return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+        } catch {
+          return [];
+        }
       },
       waitForLine,
       stop,

@@ -103,4 +103,51 @@ describe('server.workers', () => {
       cfg.remove();
     }
   });
+  it('a worker that replaces a dead one runs the configuration the primary accepted, and a reload racing its start reaches it', { timeout: 120_000 }, async () => {
+    const server = 'workers: 2\nshutdown_timeout: 60s';
+    const alice = { alice: { token: ALICE, tenants: ['team-fruit'] } };
+    const bob = { bob: { token: BOB, tenants: ['team-veggie'] } };
+    const cfg = configDir(opsYaml(up.url, { ...alice, ...bob }, { serverExtra: server }));
+    const p = await spawnPromfence(cfg.path, { expectInternal: true });
+    const internal = p.internalUrl as string;
+    const readyAgain = async () => {
+      for (let i = 0; i < 300; i++) {
+        if ((await get(`${internal}/-/ready`)).status === 200) return;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.fail(`not ready: ${(await get(`${internal}/-/ready`)).text}`);
+    };
+    const statuses = async (token: string) => {
+      const out = [];
+      for (let i = 0; i < 12; i++) out.push(await getOnNewConnection(`${p.url}/api/v1/query?query=up`, token));
+      return out;
+    };
+    const listening = () => p.lines.filter((l) => l['msg'] === 'listening').length;
+    try {
+      await waitFor(() => listening() === 2, 20_000);
+      await readyAgain();
+      // The file revokes alice but is not reloaded: a worker started now runs what the
+      // primary accepted (alice served by every worker), not the file as it is on disk.
+      cfg.write(opsYaml(up.url, bob, { serverExtra: server }));
+      const [first] = p.children();
+      process.kill(first as number, 'SIGKILL');
+      await waitFor(() => listening() === 3, 20_000);
+      await readyAgain();
+      assert.deepEqual(await statuses(ALICE), Array(12).fill(200));
+      // A reload ~1.2 s after a worker died (its replacement is starting): once /-/ready is
+      // 200 again, alice is refused by every worker.
+      const [second] = p.children();
+      process.kill(second as number, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 1200));
+      const reload = await fetch(`${internal}/-/reload`, { method: 'POST' });
+      assert.equal(reload.status, 200, await reload.text());
+      await waitFor(() => listening() === 4, 20_000);
+      await readyAgain();
+      assert.deepEqual(await statuses(ALICE), Array(12).fill(401));
+      assert.deepEqual(await statuses(BOB), Array(12).fill(200));
+    } finally {
+      await p.stop();
+      cfg.remove();
+    }
+  });
 });
