@@ -33,7 +33,7 @@ import { availableParallelism } from 'node:os';
 import { AggregatorRegistry, Gauge, Registry } from 'prom-client';
 import type { Config } from './config/types.ts';
 import { startInternalServer, type InternalServer, type ReloadResult } from './internal.ts';
-import type { Logger } from './observability/logger.ts';
+import { writeLogLines, type Logger } from './observability/logger.ts';
 import type { ReadyState } from './observability/readiness.ts';
 import { watchFile, type FileWatch } from './runtime.ts';
 
@@ -44,7 +44,8 @@ export type ClusterMessage =
   | { readonly type: 'promfence:config'; readonly generation: number; readonly text: string }
   | { readonly type: 'promfence:reload'; readonly id: number; readonly source: string; readonly generation: number; readonly text: string }
   | { readonly type: 'promfence:reloaded'; readonly id: number; readonly result: ReloadResult; readonly generation: number }
-  | { readonly type: 'promfence:shutdown' };
+  | { readonly type: 'promfence:shutdown' }
+  | { readonly type: 'promfence:log'; readonly data: string };
 
 /** How long the primary waits for every worker to answer a reload, ms. */
 export const WORKER_RELOAD_TIMEOUT_MS = 60_000;
@@ -125,6 +126,8 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     if (message.type === 'promfence:ready') {
       ready.set(worker.id, { state: message.state, at: Date.now(), generation: message.generation });
       sync(worker, message.generation);
+    } else if (message.type === 'promfence:log') {
+      if (typeof message.data === 'string') writeLogLines(message.data);
     } else if (message.type === 'promfence:config?') {
       attached.add(worker.id);
       send(worker, { type: 'promfence:config', generation: current.generation, text: current.text });

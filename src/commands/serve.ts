@@ -6,7 +6,7 @@
 import cluster from 'node:cluster';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/types.ts';
-import { createLogger } from '../observability/logger.ts';
+import { createLogger, flushLogs } from '../observability/logger.ts';
 import type { RunningGateway } from '../runtime.ts';
 import { EXIT_ERROR, EXIT_OK, type CommandIO } from './io.ts';
 
@@ -82,8 +82,11 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
   process.off('SIGINT', force);
   process.off('SIGTERM', force);
   logger.info('stopped');
-  // A worker's IPC channel would keep it running: let it go.
-  if (worker !== undefined) process.disconnect?.();
+  // A worker's IPC channel would keep it running: hand the last log lines to the primary, then let it go.
+  if (worker !== undefined) {
+    await flushLogs();
+    process.disconnect?.();
+  }
   return EXIT_OK;
 }
 

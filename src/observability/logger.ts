@@ -8,6 +8,7 @@
  * (docs/benchmarks.md). pino builds the line in one pass and writes stdout asynchronously
  * in batches (sonic-boom), flushed at exit.
  */
+import cluster from 'node:cluster';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
@@ -42,9 +43,10 @@ export interface LoggerOptions {
 /**
  * stdout batching: lines are written once this many bytes are waiting, or every
  * {@link STDOUT_FLUSH_MS} (so a quiet gateway's lines still appear promptly), and
- * synchronously at exit. Each write is whole lines of at most {@link STDOUT_MAX_WRITE}
- * bytes: PIPE_BUF, so the lines of several cluster workers sharing one stdout pipe never
- * interleave within a line (a single line longer than that is written alone).
+ * synchronously at exit. One process writes stdout: a cluster worker hands its lines to the
+ * primary over IPC ({@link writeLogLines}), because writes to a pipe longer than PIPE_BUF
+ * are not atomic and an audit line of a long query from one worker was cut by another's
+ * (red-team finding).
  */
 export const STDOUT_BATCH_BYTES = 2048;
 /** Largest single write to stdout, bytes (Linux PIPE_BUF). */
@@ -58,11 +60,97 @@ export const STDOUT_FLUSH_MS = 100;
 export const STDOUT_MAX_BYTES = 16 * 2 ** 20;
 
 let stdoutSink: DestinationStream | undefined;
+let primarySink: PrimarySink | undefined;
+let droppedLines = 0;
+let lastDropWarning = -Infinity;
+
+/** Counts lines dropped because their reader fell {@link STDOUT_MAX_BYTES} behind; says so on stderr at most every 10 s. */
+function dropped(data: string): void {
+  let n = 0;
+  for (let i = data.indexOf('\n'); i !== -1; i = data.indexOf('\n', i + 1)) n++;
+  droppedLines += Math.max(1, n);
+  const now = performance.now();
+  if (now - lastDropWarning >= 10_000) {
+    lastDropWarning = now;
+    process.stderr.write(`promfence: log lines dropped: stdout's reader is more than ${STDOUT_MAX_BYTES} bytes behind (promfence_log_dropped_lines_total counts them)\n`);
+  }
+}
+
+/** Log lines dropped by this process since it started (a stdout reader that fell too far behind). */
+export function droppedLogLines(): number {
+  return droppedLines;
+}
 
 /** The one batched stdout destination of the process (every logger writing to stdout shares it). */
 function stdout(): DestinationStream {
-  stdoutSink ??= pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, maxWrite: STDOUT_MAX_WRITE, periodicFlush: STDOUT_FLUSH_MS, maxLength: STDOUT_MAX_BYTES });
+  if (stdoutSink !== undefined) return stdoutSink;
+  if (cluster.isWorker && typeof process.send === 'function') {
+    primarySink = new PrimarySink();
+    stdoutSink = primarySink;
+  } else {
+    const sink = pino.destination({ dest: 1, sync: false, minLength: STDOUT_BATCH_BYTES, maxWrite: STDOUT_MAX_WRITE, periodicFlush: STDOUT_FLUSH_MS, maxLength: STDOUT_MAX_BYTES });
+    sink.on('drop', (data: unknown) => dropped(String(data)));
+    stdoutSink = sink;
+  }
   return stdoutSink;
+}
+
+/**
+ * A cluster primary: writes lines a worker sent (whole lines, src/cluster.ts) to this
+ * process's stdout, the only writer of it.
+ */
+export function writeLogLines(data: string): void {
+  stdout().write(data);
+}
+
+/**
+ * A cluster worker: sends its pending log lines to the primary and resolves once the channel
+ * took them (call before disconnecting from the primary); no-op elsewhere.
+ */
+export function flushLogs(): Promise<void> {
+  return primarySink?.flush() ?? Promise.resolve();
+}
+
+/**
+ * A worker's stdout: lines batched (like stdout's) and sent to the primary as
+ * `{ type: 'promfence:log', data }` messages; at most {@link STDOUT_MAX_BYTES} waiting or in
+ * flight, further lines dropped and counted.
+ */
+class PrimarySink implements DestinationStream {
+  #pending: string[] = [];
+  #pendingBytes = 0;
+  #inFlightBytes = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #sent: Promise<void> = Promise.resolve();
+
+  write(line: string): void {
+    if (this.#pendingBytes + this.#inFlightBytes + line.length > STDOUT_MAX_BYTES) {
+      dropped(line);
+      return;
+    }
+    this.#pending.push(line);
+    this.#pendingBytes += line.length;
+    if (this.#pendingBytes >= 4 * STDOUT_MAX_WRITE) void this.flush();
+    else this.#timer ??= setTimeout(() => void this.flush(), STDOUT_FLUSH_MS).unref();
+  }
+
+  flush(): Promise<void> {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length === 0 || !process.connected) return this.#sent;
+    const data = this.#pending.join('');
+    const bytes = this.#pendingBytes;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#inFlightBytes += bytes;
+    this.#sent = new Promise<void>((resolve) => {
+      process.send?.({ type: 'promfence:log', data }, undefined, {}, () => {
+        this.#inFlightBytes -= bytes;
+        resolve();
+      });
+    });
+    return this.#sent;
+  }
 }
 
 /** pino with promfence's line format: `level` as its name, ISO `time`, `msg`, no pid/hostname. */

@@ -12,6 +12,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/types.ts';
 import type { RequestFinishedHook } from './hooks.ts';
+import { droppedLogLines } from './logger.ts';
 
 /** Label value for a tenant or subject that is not named in the configuration. */
 export const OTHER = 'other';
@@ -130,6 +131,15 @@ export function createMetrics(version: string, opts: { defaultMetrics?: boolean 
   });
   cacheCounter('promfence_enforcement_cache_hits_total', 'Enforcement cache hits (validation and enforced print of a text found in the cache).', 'hits');
   cacheCounter('promfence_enforcement_cache_misses_total', 'Enforcement cache misses (the text was parsed, validated or enforced).', 'misses');
+  new Counter({
+    name: 'promfence_log_dropped_lines_total',
+    help: 'Log lines dropped because the reader of stdout fell more than 16 MiB behind.',
+    registers,
+    collect() {
+      this.reset();
+      this.inc(droppedLogLines());
+    },
+  });
 
   let tenants = new Set<string>();
   let subjects = new Set<string>();

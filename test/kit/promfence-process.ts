@@ -27,6 +27,8 @@ export interface PromfenceProcess {
   signal(sig: NodeJS.Signals): void;
   /** PIDs of the promfence process's children (a cluster's workers). */
   children(): number[];
+  /** Stops reading the process's stdout (its pipe fills up, like a slow log shipper's) until the returned function is called. */
+  pauseOutput(): () => void;
   /** Waits for a log line matching `pred` (fails after `ms`). */
   waitForLine(pred: (l: Record<string, unknown>) => boolean, ms?: number): Promise<Record<string, unknown>>;
   /** SIGTERM, then SIGKILL to the group after 10 s; resolves once it exited. */
@@ -119,6 +121,10 @@ export async function spawnPromfence(configPath: string, opts: { expectInternal?
         const pid = childPid(child);
         if (pid === undefined) throw new Error('promfence process not found under its watchdog');
         process.kill(pid, sig);
+      },
+      pauseOutput() {
+        child.stdout?.pause();
+        return () => child.stdout?.resume();
       },
       children() {
         const pid = childPid(child);

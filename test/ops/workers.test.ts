@@ -37,6 +37,18 @@ function getOnNewConnection(url: string, token: string): Promise<number> {
   });
 }
 
+/** A form POST on a new connection (a long query: the upstream's head stays small). */
+function postOnNewConnection(url: string, token: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'POST', agent: false, headers: { Authorization: `Bearer ${token}`, Connection: 'close', 'Content-Type': 'application/x-www-form-urlencoded' } }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+}
+
 describe('server.workers', () => {
   it('workerCount: auto is one per core, a number is kept, absent is 1', () => {
     assert.equal(workerCount('auto', 6), 6);
@@ -145,6 +157,38 @@ describe('server.workers', () => {
       await readyAgain();
       assert.deepEqual(await statuses(ALICE), Array(12).fill(401));
       assert.deepEqual(await statuses(BOB), Array(12).fill(200));
+    } finally {
+      await p.stop();
+      cfg.remove();
+    }
+  });
+  it('the log lines of two workers stay whole on one stdout pipe, also audit lines longer than the pipe holds', { timeout: 120_000 }, async () => {
+    const cfg = configDir(opsYaml(up.url, { alice: { token: ALICE, tenants: ['team-fruit'] } }, { serverExtra: 'workers: 2' }));
+    const p = await spawnPromfence(cfg.path, { expectInternal: true });
+    try {
+      await waitFor(() => p.lines.filter((l) => l['msg'] === 'listening').length === 2, 20_000);
+      // 48 series requests on 8 connections at a time, each with 24 match[] of ~4 KB: the
+      // audit line (original and enforced selectors) is ~200 KB, longer than a pipe holds
+      // (64 KiB), so no single write() can carry it whole.
+      const N = 48;
+      const bodies = Array.from({ length: N }, (_, i) => Array.from({ length: 24 }, (_, j) => `match[]=${encodeURIComponent(`up{job="${String(i).padStart(3, '0')}-${j}-${'x'.repeat(4000)}"}`)}`).join('&'));
+      let next = 0;
+      const worker = async () => {
+        while (next < N) {
+          const body = bodies[next++] as string;
+          assert.equal(await postOnNewConnection(`${p.url}/api/v1/series`, ALICE, body), 200);
+        }
+      };
+      // A slow reader too: the pipe fills, and writes go in pieces.
+      const resume = p.pauseOutput();
+      setTimeout(resume, 1000);
+      await Promise.all(Array.from({ length: 8 }, worker));
+      resume();
+      // (Garbled lines never make N audit lines: the assertions below say what went wrong.)
+      await waitFor(() => p.lines.filter((l) => l['msg'] === 'audit').length >= N, 20_000).catch(() => undefined);
+      assert.deepEqual(p.lines.filter((l) => 'raw' in l).map((l) => String(l['raw']).slice(0, 80)), [], 'every stdout line is one JSON object');
+      const ids = p.lines.filter((l) => l['msg'] === 'audit').map((l) => String((l['match'] as string[])[0]).slice(8, 11));
+      assert.equal(new Set(ids).size, N, 'one whole audit line per request');
     } finally {
       await p.stop();
       cfg.remove();
