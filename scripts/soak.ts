@@ -19,9 +19,10 @@
  * got (status counts). Targets of the issue (reported, not asserted): hostile p50 ≤ 2× quiet,
  * no failed legitimate request, RSS < 300 MB, /-/healthy within 100 ms throughout.
  *
- * Per-subject rate/concurrency limits (the operations issue) are not part of this branch:
- * pass their configuration in SOAK_EXTRA_YAML (appended to the generated config) to soak
- * with them; the summary says whether extra configuration was used. SOAK_ONLY=TEXT runs only
+ * The default run has no per-subject limits (`limits.*` off, as promfence's defaults): pass
+ * them in SOAK_EXTRA_YAML (appended to the generated config) to soak with them, e.g.
+ * `SOAK_EXTRA_YAML=$'limits:\n  max_inflight_per_subject: 2' npm run soak` (the attackers are
+ * the subject mallory, the legitimate caller alice); the summary says which was used. SOAK_ONLY=TEXT runs only
  * the attack classes whose name contains TEXT. SOAK_JSON=FILE also writes the raw figures.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -233,7 +234,7 @@ async function main(): Promise<void> {
     const hostile = ms('hostile');
     const rssMbs = rss.map((r) => r.mb).filter((x) => Number.isFinite(x));
     const summary = {
-      extra_config: EXTRA_YAML === '' ? 'none (no per-subject limits on this branch)' : EXTRA_YAML,
+      extra_config: EXTRA_YAML === '' ? 'none (no per-subject limits)' : EXTRA_YAML,
       legit: {
         quiet: { n: quiet.length, p50_ms: percentile(quiet, 50), p99_ms: percentile(quiet, 99) },
         hostile: { n: hostile.length, p50_ms: percentile(hostile, 50), p99_ms: percentile(hostile, 99) },
