@@ -160,6 +160,10 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   }
   cluster.on('message', onMessage);
 
+  // Structured clone instead of JSON on the channel: the workers' log lines (up to ~1 MB for
+  // an audit line of many long selectors) are copied, not escaped and parsed, by the primary,
+  // whose event loop also hands every new connection to a worker.
+  cluster.setupPrimary({ serialization: 'advanced' });
   const fork = (): Worker => cluster.fork({ PROMFENCE_WORKER: '1' });
 
   // Start: every worker must listen, or the start fails (a port in use, a bad file).
