@@ -30,19 +30,20 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
-import { AggregatorRegistry, Gauge, Registry } from 'prom-client';
+import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
+import type { ConfigFiles } from './config/files.ts';
 import type { Config } from './config/types.ts';
 import { startInternalServer, type InternalServer, type ReloadResult } from './internal.ts';
-import { writeLogLines, type Logger } from './observability/logger.ts';
+import { droppedLogLines, writeLogLines, type Logger } from './observability/logger.ts';
 import type { ReadyState } from './observability/readiness.ts';
 import { watchFile, type FileWatch } from './runtime.ts';
 
 /** Messages between the primary and a worker (IPC, `process.send`). */
 export type ClusterMessage =
-  | { readonly type: 'promfence:ready'; readonly state: ReadyState; readonly generation: number }
+  | { readonly type: 'promfence:ready'; readonly state: ReadyState; readonly generation: number; readonly droppedLogLines: number }
   | { readonly type: 'promfence:config?' }
-  | { readonly type: 'promfence:config'; readonly generation: number; readonly text: string }
-  | { readonly type: 'promfence:reload'; readonly id: number; readonly source: string; readonly generation: number; readonly text: string }
+  | { readonly type: 'promfence:config'; readonly generation: number; readonly text: string; readonly files: ConfigFiles }
+  | { readonly type: 'promfence:reload'; readonly id: number; readonly source: string; readonly generation: number; readonly text: string; readonly files: ConfigFiles }
   | { readonly type: 'promfence:reloaded'; readonly id: number; readonly result: ReloadResult; readonly generation: number }
   | { readonly type: 'promfence:shutdown' }
   | { readonly type: 'promfence:log'; readonly data: string };
@@ -71,10 +72,12 @@ function isMessage(m: unknown): m is ClusterMessage {
 /** Options of {@link runPrimary}. */
 export interface PrimaryOptions {
   readonly logger: Logger;
-  /** Loads and validates the configuration file (a reload): the configuration and its text; rejects with a ConfigError. */
-  readonly load: () => Promise<{ readonly config: Config; readonly text: string }>;
+  /** Loads and validates the configuration file (a reload): the configuration, its text and the files it read; rejects with a ConfigError. */
+  readonly load: () => Promise<{ readonly config: Config; readonly text: string; readonly files: ConfigFiles }>;
   /** The text of `config` (what the workers start with). */
   readonly text: string;
+  /** The files `config` read (`_file` secrets, keys, CAs), as read then: the workers parse with these. */
+  readonly files: ConfigFiles;
   /** The configuration file (`server.watch_config`). */
   readonly configPath: string;
   /** Worker processes to run (≥ 2). */
@@ -103,9 +106,12 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   const { logger } = opts;
   let applied = config;
   /** The accepted configuration text and its number: what every worker must run. */
-  let current = { generation: 1, text: opts.text };
+  let current: { generation: number; text: string; files: ConfigFiles } = { generation: 1, text: opts.text, files: opts.files };
   let stopping = false;
   const ready = new Map<number, { state: ReadyState; at: number; generation: number }>();
+  /** Log lines each live worker dropped (its last report), and those of workers gone. */
+  const workerDrops = new Map<number, number>();
+  let goneDrops = 0;
   const pendingReloads = new Map<number, { results: Map<number, ReloadResult>; expect: Set<number>; done: () => void }>();
   /** Workers being brought up to the current generation (a sync reload in flight), by reload id. */
   const syncing = new Map<number, number>();
@@ -117,6 +123,14 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
    * generation itself.
    */
   const attached = new Set<number>();
+  /** True while a reload runs: a worker asking for its configuration then waits for the outcome. */
+  let reloading = false;
+  /** Workers that asked for their configuration during a reload. */
+  const heldConfigRequests = new Set<Worker>();
+  const answerConfig = (worker: Worker): void => {
+    attached.add(worker.id);
+    send(worker, { type: 'promfence:config', generation: current.generation, text: current.text, files: current.files });
+  };
   let nextReload = 1;
 
   const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && w.isConnected());
@@ -125,12 +139,15 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     if (!isMessage(message)) return;
     if (message.type === 'promfence:ready') {
       ready.set(worker.id, { state: message.state, at: Date.now(), generation: message.generation });
+      if (typeof message.droppedLogLines === 'number') workerDrops.set(worker.id, message.droppedLogLines);
       sync(worker, message.generation);
     } else if (message.type === 'promfence:log') {
       if (typeof message.data === 'string') writeLogLines(message.data);
     } else if (message.type === 'promfence:config?') {
-      attached.add(worker.id);
-      send(worker, { type: 'promfence:config', generation: current.generation, text: current.text });
+      // During a reload the answer waits for its outcome: a worker answered with the previous
+      // generation now would miss the reload (it is not among the workers it was sent to).
+      if (reloading) heldConfigRequests.add(worker);
+      else answerConfig(worker);
     } else if (message.type === 'promfence:reloaded') {
       const r = ready.get(worker.id);
       if (message.result.ok && r !== undefined) r.generation = message.generation;
@@ -156,7 +173,7 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     const id = nextReload++;
     syncing.set(id, worker.id);
     logger.warn('a worker runs another configuration generation; sending it the current one', { worker: worker.id, generation, current: current.generation });
-    send(worker, { type: 'promfence:reload', id, source: 'sync', generation: current.generation, text: current.text });
+    send(worker, { type: 'promfence:reload', id, source: 'sync', generation: current.generation, text: current.text, files: current.files });
   }
   cluster.on('message', onMessage);
 
@@ -192,6 +209,8 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   cluster.on('exit', (w, code, signal) => {
     ready.delete(w.id);
     attached.delete(w.id);
+    goneDrops += workerDrops.get(w.id) ?? 0;
+    workerDrops.delete(w.id);
     for (const [id, worker] of syncing) if (worker === w.id) syncing.delete(id);
     if (replacing.delete(w.id) && !stopping) {
       logger.info('worker replaced: it stopped after missing a configuration generation', { worker: w.id });
@@ -230,7 +249,7 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   };
 
   /** Sends one generation to every live worker; resolves with each worker's result (a missing answer is a failure). */
-  const reloadWorkers = (source: string, next: { generation: number; text: string }): Promise<Array<{ worker: Worker; result: ReloadResult }>> => {
+  const reloadWorkers = (source: string, next: { generation: number; text: string; files: ConfigFiles }): Promise<Array<{ worker: Worker; result: ReloadResult }>> => {
     const id = nextReload++;
     const workers = live().filter((w) => attached.has(w.id));
     return new Promise((resolve) => {
@@ -243,13 +262,13 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
       };
       pendingReloads.set(id, { results, expect: new Set(workers.map((w) => w.id)), done: finish });
       if (workers.length === 0) return finish();
-      for (const w of workers) send(w, { type: 'promfence:reload', id, source, generation: next.generation, text: next.text });
+      for (const w of workers) send(w, { type: 'promfence:reload', id, source, generation: next.generation, text: next.text, files: next.files });
     });
   };
 
   let queue: Promise<unknown> = Promise.resolve();
   const reloadOnce = async (source: string): Promise<ReloadResult> => {
-    let loaded: { config: Config; text: string };
+    let loaded: { config: Config; text: string; files: ConfigFiles };
     try {
       loaded = await opts.load();
     } catch (err) {
@@ -257,7 +276,7 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
       logger.error('configuration reload failed; the previous configuration keeps running', { source, errors });
       return { ok: false, errors };
     }
-    const next = { generation: current.generation + 1, text: loaded.text };
+    const next = { generation: current.generation + 1, text: loaded.text, files: loaded.files };
     const results = await reloadWorkers(source, next);
     const failed = results.filter((r) => !r.result.ok);
     const errors = failed.flatMap((r) => (r.result.ok ? [] : r.result.errors).map((e) => `worker ${r.worker.id}: ${e}`));
@@ -285,7 +304,16 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     return { ok: false, partial: true, errors: [...errors, `the new configuration runs in ${results.length - failed.length} of ${results.length} workers; the others are being replaced (/-/ready is 503 until every worker runs it)`] };
   };
   const reload = (source: string): Promise<ReloadResult> => {
-    const r = queue.then(() => reloadOnce(source));
+    const r = queue.then(async () => {
+      reloading = true;
+      try {
+        return await reloadOnce(source);
+      } finally {
+        reloading = false;
+        for (const w of heldConfigRequests) if (w.isConnected()) answerConfig(w);
+        heldConfigRequests.clear();
+      }
+    });
     queue = r.catch(() => undefined);
     return r;
   };
@@ -298,6 +326,12 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     const own = new Registry();
     new Gauge({ name: 'promfence_workers', help: 'Worker processes running (server.workers).', registers: [own], collect() {
       this.set(live().length);
+    } });
+    new Counter({ name: 'promfence_log_dropped_lines_total', help: 'Log lines dropped because the reader of stdout fell more than 16 MiB behind.', registers: [own], collect() {
+      let n = droppedLogLines() + goneDrops;
+      for (const d of workerDrops.values()) n += d;
+      this.reset();
+      this.inc(n);
     } });
     const aggregator = new AggregatorRegistry();
     const registry = {
@@ -352,15 +386,15 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
 
 /** What a worker's gateway needs of the cluster: its configuration, readiness reports, and reload/shutdown requests from the primary. */
 export interface WorkerChannel {
-  /** The configuration text the primary runs now (asked once, at start). */
-  configuration(): Promise<string>;
+  /** The configuration text the primary runs now, and the files it read (asked once, at start). */
+  configuration(): Promise<{ readonly text: string; readonly files: ConfigFiles }>;
   /** Reports this worker's readiness (and the configuration generation it runs) to the primary. */
   ready(state: ReadyState): void;
   /**
    * Handles the primary's requests: `reload` loads the given text and answers with the
    * result; `shutdown` once. Requests that arrived before this call are handled now, in order.
    */
-  listen(handlers: { reload: (source: string, text: string) => Promise<ReloadResult>; shutdown: () => void }): void;
+  listen(handlers: { reload: (source: string, text: string, files: ConfigFiles) => Promise<ReloadResult>; shutdown: () => void }): void;
 }
 
 /**
@@ -376,12 +410,12 @@ export function workerChannel(): WorkerChannel | undefined {
   let generation = 0;
   let handlers: Parameters<WorkerChannel['listen']>[0] | undefined;
   const early: ClusterMessage[] = [];
-  let answerConfiguration: ((m: { generation: number; text: string }) => void) | undefined;
+  let answerConfiguration: ((m: { generation: number; text: string; files: ConfigFiles }) => void) | undefined;
   let chain: Promise<unknown> = Promise.resolve();
   const handle = (m: ClusterMessage, h: NonNullable<typeof handlers>): void => {
     if (m.type === 'promfence:reload') {
       chain = chain.then(async () => {
-        const result = await h.reload(m.source, m.text);
+        const result = await h.reload(m.source, m.text, m.files);
         if (result.ok) generation = m.generation;
         send({ type: 'promfence:reloaded', id: m.id, result, generation: m.generation });
       });
@@ -397,11 +431,11 @@ export function workerChannel(): WorkerChannel | undefined {
     else handle(m, handlers);
   });
   return {
-    configuration: () => new Promise<string>((resolve) => {
-      answerConfiguration = (m) => resolve(m.text);
+    configuration: () => new Promise((resolve) => {
+      answerConfiguration = (m) => resolve({ text: m.text, files: m.files });
       send({ type: 'promfence:config?' });
     }),
-    ready: (state) => send({ type: 'promfence:ready', state, generation }),
+    ready: (state) => send({ type: 'promfence:ready', state, generation, droppedLogLines: droppedLogLines() }),
     listen(h) {
       handlers = h;
       for (const m of early.splice(0)) handle(m, h);

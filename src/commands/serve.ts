@@ -5,6 +5,7 @@
  */
 import cluster from 'node:cluster';
 import { dirname, resolve } from 'node:path';
+import type { ConfigFiles } from '../config/files.ts';
 import type { Config } from '../config/types.ts';
 import { createLogger, flushLogs } from '../observability/logger.ts';
 import type { RunningGateway } from '../runtime.ts';
@@ -23,19 +24,23 @@ import { EXIT_ERROR, EXIT_OK, type CommandIO } from './io.ts';
  */
 export async function serveCommand(opts: { config: string }, io: CommandIO): Promise<number> {
   let config: Config;
-  let text: string;
-  const { loadConfigFile, parseConfig } = await import('../config/load.ts');
+  let source: { text: string; files: ConfigFiles };
+  const [{ loadConfigFile, parseConfig }, { servingFiles }] = await Promise.all([import('../config/load.ts'), import('../config/files.ts')]);
   const { workerChannel, workerCount } = await import('../cluster.ts');
-  // A cluster worker runs the text its primary accepted (src/cluster.ts), never the file as
-  // it is on disk when the worker starts; relative `_file` paths stay relative to the file.
+  // A cluster worker runs the text its primary accepted (src/cluster.ts) with the files that
+  // text read then (`_file` secrets, keys), never the files as they are on disk when the
+  // worker starts.
   const worker = workerChannel();
   const baseDir = dirname(resolve(opts.config));
+  const parseFrom = (s: { text: string; files: ConfigFiles }) => servingFiles(s.files, () => parseConfig(s.text, { baseDir }));
   try {
     if (worker !== undefined) {
-      text = await worker.configuration();
-      config = parseConfig(text, { baseDir });
+      source = await worker.configuration();
+      config = parseFrom(source);
     } else {
-      ({ config, text } = await loadConfigFile(opts.config));
+      const loaded = await loadConfigFile(opts.config);
+      config = loaded.config;
+      source = loaded;
     }
   } catch (err) {
     io.stderr.write(`promfence: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -43,11 +48,11 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
   }
   const logger = createLogger(config.log.level);
   const workers = workerCount(config.server.workers);
-  if (workers > 1 && cluster.isPrimary) return servePrimary(config, text, opts, io, workers);
+  if (workers > 1 && cluster.isPrimary) return servePrimary(config, source, opts, io, workers);
   const { runGateway } = await import('../runtime.ts');
-  // A worker reloads the text the primary sent with the reload; a single process, the file.
-  let latest = text;
-  const load = worker === undefined ? async () => (await loadConfigFile(opts.config)).config : () => Promise.resolve(parseConfig(latest, { baseDir }));
+  // A worker reloads the text (and files) the primary sent with the reload; a single process, the file.
+  let latest = source;
+  const load = worker === undefined ? async () => (await loadConfigFile(opts.config)).config : () => Promise.resolve(parseFrom(latest));
   let gateway: RunningGateway;
   try {
     gateway = await runGateway(config, { logger, configPath: opts.config, load, ...(worker === undefined ? {} : { worker }) });
@@ -63,9 +68,9 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
   const signal = await stopSignal((stop) => {
     // A cluster worker: the primary asks for reloads and the shutdown over IPC.
     worker?.listen({
-      reload: (source, next) => {
-        latest = next;
-        return gateway.reload(`${source} (primary)`);
+      reload: (from, text, files) => {
+        latest = { text, files };
+        return gateway.reload(`${from} (primary)`);
       },
       shutdown: () => stop('primary'),
     });
@@ -98,12 +103,12 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
  * @returns 0 after a signal-triggered shutdown, 1 when a worker or the internal listener
  *   could not start
  */
-async function servePrimary(config: Config, text: string, opts: { config: string }, io: CommandIO, workers: number): Promise<number> {
+async function servePrimary(config: Config, source: { text: string; files: ConfigFiles }, opts: { config: string }, io: CommandIO, workers: number): Promise<number> {
   const logger = createLogger(config.log.level);
   const [{ runPrimary }, { loadConfigFile }] = await Promise.all([import('../cluster.ts'), import('../config/load.ts')]);
   let primary: Awaited<ReturnType<typeof runPrimary>>;
   try {
-    primary = await runPrimary(config, { logger, load: () => loadConfigFile(opts.config), text, configPath: opts.config, workers });
+    primary = await runPrimary(config, { logger, load: () => loadConfigFile(opts.config), text: source.text, files: source.files, configPath: opts.config, workers });
   } catch (err) {
     io.stderr.write(`promfence: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT_ERROR;

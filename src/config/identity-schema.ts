@@ -7,7 +7,6 @@
  * Message convention as in ./schema.ts: each message starts with `" is …"` or `": …"`.
  */
 import { X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { BlockList, isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -18,6 +17,7 @@ import type {
 } from './types.ts';
 import { checked, duration, exactlyOne, resolveSecret, strict, type Ctx, type SchemaContext } from './schema.ts';
 import { headerNameProblem } from './values.ts';
+import { readConfigText } from './files.ts';
 
 /** Defaults of the identity keys (ms for durations, bytes for sizes). */
 export const IDENTITY_DEFAULTS = Object.freeze({
@@ -71,7 +71,7 @@ function readConfigFile(ctx: Ctx, sc: SchemaContext, key: string, path: string):
   }
   const abs = resolve(sc.baseDir, path);
   try {
-    return { abs, text: readFileSync(abs, 'utf8') };
+    return { abs, text: readConfigText(abs) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code;

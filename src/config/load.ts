@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Config } from './types.ts';
 import { ConfigError } from './errors.ts';
 import { createConfigSchema, formatIssues, formatPath } from './schema.ts';
+import { recordingFiles, type ConfigFiles } from './files.ts';
 import { substituteEnv, type SecretSources } from './secrets.ts';
 
 export { ConfigError } from './errors.ts';
@@ -111,12 +112,12 @@ export async function loadConfig(path: string, env: SecretSources['env'] = proce
 }
 
 /**
- * {@link loadConfig}, also returning the text it parsed (a cluster's primary hands that exact
- * text to its workers, src/cluster.ts).
+ * {@link loadConfig}, also returning the text it parsed and the files that text read (`_file`
+ * secrets, keys, CAs): a cluster's primary hands both to its workers (src/cluster.ts).
  *
  * @throws ConfigError as {@link loadConfig}
  */
-export async function loadConfigFile(path: string, env: SecretSources['env'] = process.env): Promise<{ readonly config: Config; readonly text: string }> {
+export async function loadConfigFile(path: string, env: SecretSources['env'] = process.env): Promise<{ readonly config: Config; readonly text: string; readonly files: ConfigFiles }> {
   const abs = resolve(path);
   let text: string;
   try {
@@ -128,5 +129,6 @@ export async function loadConfigFile(path: string, env: SecretSources['env'] = p
   if (Buffer.byteLength(text, 'utf8') > MAX_CONFIG_BYTES) {
     throw new ConfigError([`config: ${JSON.stringify(abs)} is larger than ${MAX_CONFIG_BYTES} bytes`]);
   }
-  return { config: parseConfig(text, { baseDir: dirname(abs), env }), text };
+  const { result: config, files } = recordingFiles(() => parseConfig(text, { baseDir: dirname(abs), env }));
+  return { config, text, files };
 }

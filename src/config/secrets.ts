@@ -1,8 +1,8 @@
 /**
  * Secret indirection: `${env:NAME}` inside string values and `<key>_file` references.
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { readConfigText } from './files.ts';
 
 /** Where configuration values come from besides the file itself. */
 export interface SecretSources {
@@ -29,7 +29,7 @@ export function readSecretFile(path: string, baseDir: string): SecretFileResult 
   const abs = resolve(baseDir, path);
   let text: string;
   try {
-    text = readFileSync(abs, 'utf8');
+    text = readConfigText(abs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code;

@@ -49,8 +49,12 @@ export interface LoggerOptions {
  * (red-team finding).
  */
 export const STDOUT_BATCH_BYTES = 2048;
-/** Largest single write to stdout, bytes (Linux PIPE_BUF). */
-export const STDOUT_MAX_WRITE = 4096;
+/**
+ * Largest single write to stdout, bytes: a pipe's capacity on Linux. One process writes
+ * stdout (a cluster's primary writes its workers' lines too), so writes need not be atomic;
+ * 4 KiB writes could not keep up with a flood of long audit lines (red-team finding).
+ */
+export const STDOUT_MAX_WRITE = 65536;
 /** Longest a line waits in the stdout batch, ms. */
 export const STDOUT_FLUSH_MS = 100;
 /**
@@ -130,7 +134,7 @@ class PrimarySink implements DestinationStream {
     }
     this.#pending.push(line);
     this.#pendingBytes += line.length;
-    if (this.#pendingBytes >= 4 * STDOUT_MAX_WRITE) void this.flush();
+    if (this.#pendingBytes >= 16_384) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), STDOUT_FLUSH_MS).unref();
   }
 

@@ -9,6 +9,7 @@
  * (tenants from JWT claims, say) is counted as `other`; `method` is one of the methods the
  * routes know, else `other`; `code` is the HTTP status; error codes come from one table.
  */
+import cluster from 'node:cluster';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Config } from '../config/types.ts';
 import type { RequestFinishedHook } from './hooks.ts';
@@ -131,7 +132,8 @@ export function createMetrics(version: string, opts: { defaultMetrics?: boolean 
   });
   cacheCounter('promfence_enforcement_cache_hits_total', 'Enforcement cache hits (validation and enforced print of a text found in the cache).', 'hits');
   cacheCounter('promfence_enforcement_cache_misses_total', 'Enforcement cache misses (the text was parsed, validated or enforced).', 'misses');
-  new Counter({
+  // A cluster worker reports its drops to the primary, which exposes the total with its own.
+  if (!cluster.isWorker) new Counter({
     name: 'promfence_log_dropped_lines_total',
     help: 'Log lines dropped because the reader of stdout fell more than 16 MiB behind.',
     registers,

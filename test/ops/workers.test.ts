@@ -5,7 +5,9 @@
  * SIGTERM drains every worker (a slow in-flight request completes) and exits 0.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import http from 'node:http';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseConfig } from '../../src/config/load.ts';
 import { workerCount } from '../../src/cluster.ts';
@@ -189,6 +191,72 @@ describe('server.workers', () => {
       assert.deepEqual(p.lines.filter((l) => 'raw' in l).map((l) => String(l['raw']).slice(0, 80)), [], 'every stdout line is one JSON object');
       const ids = p.lines.filter((l) => l['msg'] === 'audit').map((l) => String((l['match'] as string[])[0]).slice(8, 11));
       assert.equal(new Set(ids).size, N, 'one whole audit line per request');
+    } finally {
+      await p.stop();
+      cfg.remove();
+    }
+  });
+  it('a worker that asks for its configuration during a reload gets the outcome: once the reload answered 200, no worker accepts a revoked token', { timeout: 120_000 }, async () => {
+    // A long readiness interval: a worker left on the old generation would keep it for 10 s
+    // (its next report), not 100 ms.
+    const yaml = (users: Record<string, { token: string; tenants: string[] }>) => opsYaml(up.url, users, { serverExtra: 'workers: 2\nshutdown_timeout: 60s' }).replace('ready_probe_interval: 100ms', 'ready_probe_interval: 10s');
+    const alice = { alice: { token: ALICE, tenants: ['team-fruit'] } };
+    const bob = { bob: { token: BOB, tenants: ['team-veggie'] } };
+    const cfg = configDir(yaml({ ...alice, ...bob }));
+    const p = await spawnPromfence(cfg.path, { expectInternal: true });
+    const internal = p.internalUrl as string;
+    const listening = () => p.lines.filter((l) => l['msg'] === 'listening').length;
+    const [w1, w2] = p.children() as [number, number];
+    try {
+      await waitFor(() => listening() === 2, 20_000);
+      // w1 stops answering (a busy worker: the reload waits for it); w2 dies and its
+      // replacement starts, asking for its configuration while the reload runs.
+      process.kill(w1, 'SIGSTOP');
+      process.kill(w2, 'SIGKILL');
+      cfg.write(yaml(bob));
+      await new Promise((r) => setTimeout(r, 300));
+      const reload = fetch(`${internal}/-/reload`, { method: 'POST' });
+      await new Promise((r) => setTimeout(r, 2700));
+      process.kill(w1, 'SIGCONT');
+      const answer = await reload;
+      assert.equal(answer.status, 200, await answer.text());
+      await waitFor(() => listening() === 3, 20_000);
+      const statuses = [];
+      for (let i = 0; i < 12; i++) statuses.push(await getOnNewConnection(`${p.url}/api/v1/query?query=up`, ALICE));
+      assert.deepEqual(statuses, Array(12).fill(401));
+    } finally {
+      try {
+        process.kill(w1, 'SIGCONT');
+      } catch {
+        /* gone */
+      }
+      await p.stop();
+      cfg.remove();
+    }
+  });
+
+  it('a worker started later reads no secret file from disk: it runs the secrets the primary read for the current configuration', { timeout: 120_000 }, async () => {
+    const base = opsYaml(up.url, { alice: { token: ALICE, tenants: ['team-fruit'] }, carol: { token: 'CAROL-FILE', tenants: ['team-fruit'] } }, { serverExtra: 'workers: 2' });
+    const cfg = configDir(base.replace('token: "CAROL-FILE"', 'token_file: "carol.tok"'));
+    writeFileSync(join(cfg.dir, 'carol.tok'), 'carol-token-one\n');
+    const p = await spawnPromfence(cfg.path, { expectInternal: true });
+    const listening = () => p.lines.filter((l) => l['msg'] === 'listening').length;
+    try {
+      await waitFor(() => listening() === 2, 20_000);
+      // A new secret staged on disk, not reloaded; then a worker dies and is replaced.
+      writeFileSync(join(cfg.dir, 'carol.tok'), 'carol-token-two\n');
+      process.kill(p.children()[0] as number, 'SIGKILL');
+      await waitFor(() => listening() === 3, 20_000);
+      const one = [];
+      const two = [];
+      for (let i = 0; i < 8; i++) one.push(await getOnNewConnection(`${p.url}/api/v1/query?query=up`, 'carol-token-one'));
+      for (let i = 0; i < 8; i++) two.push(await getOnNewConnection(`${p.url}/api/v1/query?query=up`, 'carol-token-two'));
+      assert.deepEqual(one, Array(8).fill(200), 'the secret of the current configuration, on every worker');
+      assert.deepEqual(two, Array(8).fill(401), 'the staged secret on none');
+      // The cluster's /metrics has one family of dropped log lines (the primary's and its workers').
+      const { text, metrics } = await scrape(p.internalUrl as string);
+      assert.equal(text.split('\n').filter((l) => l === '# TYPE promfence_log_dropped_lines_total counter').length, 1);
+      assert.equal(valueOf(metrics, 'promfence_log_dropped_lines_total'), 0);
     } finally {
       await p.stop();
       cfg.remove();
