@@ -113,7 +113,7 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   const workerDrops = new Map<number, number>();
   let goneDrops = 0;
   const pendingReloads = new Map<number, { results: Map<number, ReloadResult>; expect: Set<number>; done: () => void }>();
-  /** Workers being brought up to the current generation (a sync reload in flight), by reload id. */
+  /** Workers being brought up to the current generation: the id of their sync reload in flight, by worker id. */
   const syncing = new Map<number, number>();
   /** Workers asked to shut down and be replaced (they missed a generation). */
   const replacing = new Set<number>();
@@ -151,8 +151,8 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     } else if (message.type === 'promfence:reloaded') {
       const r = ready.get(worker.id);
       if (message.result.ok && r !== undefined) r.generation = message.generation;
-      if (syncing.get(message.id) === worker.id) {
-        syncing.delete(message.id);
+      if (syncing.get(worker.id) === message.id) {
+        syncing.delete(worker.id);
         if (!message.result.ok) logger.error('a worker could not load the current configuration', { worker: worker.id, generation: message.generation, errors: message.result.errors });
         return;
       }
@@ -168,10 +168,9 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   };
   /** Sends the current generation to a worker that reports another one, unless a reload will. */
   function sync(worker: Worker, generation: number): void {
-    if (generation === current.generation || stopping || pendingReloads.size > 0 || replacing.has(worker.id)) return;
-    for (const w of syncing.values()) if (w === worker.id) return;
+    if (generation === current.generation || stopping || pendingReloads.size > 0 || replacing.has(worker.id) || syncing.has(worker.id)) return;
     const id = nextReload++;
-    syncing.set(id, worker.id);
+    syncing.set(worker.id, id);
     logger.warn('a worker runs another configuration generation; sending it the current one', { worker: worker.id, generation, current: current.generation });
     send(worker, { type: 'promfence:reload', id, source: 'sync', generation: current.generation, text: current.text, files: current.files });
   }
@@ -181,7 +180,7 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
   // an audit line of many long selectors) are copied, not escaped and parsed, by the primary,
   // whose event loop also hands every new connection to a worker.
   cluster.setupPrimary({ serialization: 'advanced' });
-  const fork = (): Worker => cluster.fork({ PROMFENCE_WORKER: '1' });
+  const fork = (): Worker => cluster.fork();
 
   // Start: every worker must listen, or the start fails (a port in use, a bad file).
   await new Promise<void>((resolve, reject) => {
@@ -211,7 +210,7 @@ export async function runPrimary(config: Config, opts: PrimaryOptions): Promise<
     attached.delete(w.id);
     goneDrops += workerDrops.get(w.id) ?? 0;
     workerDrops.delete(w.id);
-    for (const [id, worker] of syncing) if (worker === w.id) syncing.delete(id);
+    syncing.delete(w.id);
     if (replacing.delete(w.id) && !stopping) {
       logger.info('worker replaced: it stopped after missing a configuration generation', { worker: w.id });
       fork();

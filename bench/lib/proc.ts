@@ -43,24 +43,23 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
-/** CPU ms of a process tree (a cluster primary and its workers). */
-export function treeCpuMs(pid: number): number {
+/** Sum of `read` over a process tree (a process that exits meanwhile counts 0). */
+function treeSum(pid: number, read: (pid: number) => number): number {
   return processTree(pid).reduce((sum, p) => {
     try {
-      return sum + cpuMs(p);
+      return sum + read(p);
     } catch {
       return sum;
     }
   }, 0);
 }
 
+/** CPU ms of a process tree (a cluster primary and its workers). */
+export function treeCpuMs(pid: number): number {
+  return treeSum(pid, cpuMs);
+}
+
 /** RSS bytes of a process tree. */
 export function treeRssBytes(pid: number): number {
-  return processTree(pid).reduce((sum, p) => {
-    try {
-      return sum + rssBytes(p);
-    } catch {
-      return sum;
-    }
-  }, 0);
+  return treeSum(pid, rssBytes);
 }

@@ -7,7 +7,7 @@ import cluster from 'node:cluster';
 import { dirname, resolve } from 'node:path';
 import type { ConfigFiles } from '../config/files.ts';
 import type { Config } from '../config/types.ts';
-import { createLogger, flushLogs } from '../observability/logger.ts';
+import { createLogger, flushLogs, type Logger } from '../observability/logger.ts';
 import type { RunningGateway } from '../runtime.ts';
 import { EXIT_ERROR, EXIT_OK, type CommandIO } from './io.ts';
 
@@ -76,17 +76,10 @@ export async function serveCommand(opts: { config: string }, io: CommandIO): Pro
     });
   });
   logger.info('shutting down', { signal, drain_timeout_ms: gateway.config.server.shutdown_timeout_ms, inflight: gateway.server.inflight });
-  const force = (s: NodeJS.Signals) => {
+  await drain(logger, onHup, () => gateway.shutdown(), (s) => {
     logger.warn('second signal: closing the remaining connections now', { signal: s });
     gateway.server.server.closeAllConnections();
-  };
-  process.on('SIGINT', force);
-  process.on('SIGTERM', force);
-  await gateway.shutdown();
-  process.off('SIGHUP', onHup);
-  process.off('SIGINT', force);
-  process.off('SIGTERM', force);
-  logger.info('stopped');
+  });
   // A worker's IPC channel would keep it running: hand the last log lines to the primary, then let it go.
   if (worker !== undefined) {
     await flushLogs();
@@ -120,14 +113,7 @@ async function servePrimary(config: Config, source: { text: string; files: Confi
   process.on('SIGHUP', onHup);
   const signal = await stopSignal();
   logger.info('shutting down every worker', { signal, drain_timeout_ms: config.server.shutdown_timeout_ms });
-  const force = () => void primary.shutdown();
-  process.on('SIGINT', force);
-  process.on('SIGTERM', force);
-  await primary.shutdown();
-  process.off('SIGHUP', onHup);
-  process.off('SIGINT', force);
-  process.off('SIGTERM', force);
-  logger.info('stopped');
+  await drain(logger, onHup, () => primary.shutdown(), () => void primary.shutdown());
   return EXIT_OK;
 }
 
@@ -146,4 +132,19 @@ function stopSignal(also?: (stop: (why: 'primary') => void) => void): Promise<No
     process.on('SIGTERM', on);
     also?.(on);
   });
+}
+
+/**
+ * The graceful shutdown after the first stop signal: runs `shutdown`, with a second
+ * SIGINT/SIGTERM meanwhile handed to `force`; then removes the signal handlers (`onHup`
+ * too) and logs `stopped`.
+ */
+async function drain(logger: Logger, onHup: () => void, shutdown: () => Promise<void>, force: (signal: NodeJS.Signals) => void): Promise<void> {
+  process.on('SIGINT', force);
+  process.on('SIGTERM', force);
+  await shutdown();
+  process.off('SIGHUP', onHup);
+  process.off('SIGINT', force);
+  process.off('SIGTERM', force);
+  logger.info('stopped');
 }
